@@ -1,0 +1,38 @@
+"""Shared fixtures: the simulator and a plain aiohttp session."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+import custom_components.enphase_enlighten  # noqa: F401  # import early, else UnknownHandler
+from tests.simulator import EnlightenSimulator
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
+    """Let Home Assistant load the integration from custom_components."""
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[EnlightenSimulator]:
+    """A running Enlighten simulator on 127.0.0.1."""
+    sim = EnlightenSimulator()
+    await sim.start(port=0)
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+async def client_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp session without a cookie jar, as the integration uses."""
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
+    try:
+        yield session
+    finally:
+        await session.close()
