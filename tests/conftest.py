@@ -18,8 +18,8 @@ def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
 
 
 @pytest.fixture
-async def simulator() -> AsyncIterator[EnlightenSimulator]:
-    """A running Enlighten simulator on 127.0.0.1."""
+async def simulator(socket_enabled: Any) -> AsyncIterator[EnlightenSimulator]:
+    """A running Enlighten simulator on 127.0.0.1 (the only address tests may reach)."""
     sim = EnlightenSimulator()
     await sim.start(port=0)
     try:

@@ -1,0 +1,150 @@
+"""The Enphase Enlighten integration."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from homeassistant.const import CONF_EMAIL, CONF_PASSWORD
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import ConfigType
+
+from .api import (
+    AuthError,
+    EnlightenClient,
+    EnlightenError,
+    InvalidResponse,
+    MfaRequired,
+    RateLimited,
+)
+from .const import (
+    CONF_BASE_URL,
+    CONF_SESSION,
+    CONF_SITE_ID,
+    DOMAIN,
+    PLATFORMS,
+    STORAGE_VERSION,
+)
+from .coordinator import (
+    EnlightenConfigEntry,
+    EnlightenOptions,
+    EnlightenRuntimeData,
+    EvCoordinator,
+    InventoryCoordinator,
+    SiteCoordinator,
+    async_detect_capabilities,
+    async_persist_session,
+)
+from .energy import EnergyCoordinator
+from .entity import async_register_hub_devices, device_identifier, site_identifier
+
+_LOGGER = logging.getLogger(__name__)
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration (service actions are registered here)."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) -> bool:
+    """Restore the session, decide capabilities, start the coordinators."""
+    session = async_create_clientsession(hass, cookie_jar=aiohttp.DummyCookieJar())
+    client = EnlightenClient(
+        session,
+        entry.data[CONF_EMAIL],
+        entry.data.get(CONF_PASSWORD),
+        base_url=entry.data[CONF_BASE_URL],
+    )
+    if stored := entry.data.get(CONF_SESSION):
+        client.import_session(stored)
+    site_id: str = entry.data[CONF_SITE_ID]
+    options = EnlightenOptions.from_entry(entry)
+
+    try:
+        await client.ensure_session()
+        capabilities = await async_detect_capabilities(client, site_id, options)
+    except (AuthError, MfaRequired) as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="auth_failed"
+        ) from err
+    except RateLimited as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="rate_limited"
+        ) from err
+    except InvalidResponse as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="invalid_response",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except EnlightenError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="service_unavailable",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    async_persist_session(hass, entry, client)
+
+    runtime = EnlightenRuntimeData(
+        client=client,
+        capabilities=capabilities,
+        options=options,
+        inventory=InventoryCoordinator(hass, entry, client, capabilities, options),
+        energy=EnergyCoordinator(hass, entry, client, capabilities, options),
+    )
+    if capabilities.has_battery:
+        runtime.site = SiteCoordinator(hass, entry, client, capabilities, options)
+    if capabilities.has_charger:
+        runtime.ev = EvCoordinator(hass, entry, client, capabilities, options)
+
+    for coordinator in runtime.coordinators:
+        await coordinator.async_config_entry_first_refresh()
+
+    entry.runtime_data = runtime
+    inventory = runtime.inventory
+
+    @callback
+    def _register_hub_devices() -> None:
+        async_register_hub_devices(hass, entry, inventory.data.devices if inventory.data else None)
+
+    _register_hub_devices()
+    entry.async_on_unload(inventory.async_add_listener(_register_hub_devices))
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) -> bool:
+    """Unload platforms; coordinators and the HTTP session are released with the entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) -> None:
+    """Delete the stored event cursor and energy guard of a removed entry."""
+    await Store[dict[str, object]](
+        hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+    ).async_remove()
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: EnlightenConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow removing a device that is no longer part of the site."""
+    runtime = entry.runtime_data
+    current = {site_identifier(entry.data[CONF_SITE_ID])}
+    inventory = runtime.inventory.data
+    if inventory is not None:
+        serials: list[str] = [*inventory.inverters, *inventory.chargers]
+        if inventory.devices is not None:
+            serials.extend(d.serial for d in inventory.devices.all_devices if d.serial)
+        current.update(device_identifier(serial) for serial in serials)
+    if runtime.ev is not None and runtime.ev.data is not None:
+        current.update(device_identifier(serial) for serial in runtime.ev.data.chargers)
+    return not any(identifier in current for identifier in device.identifiers)

@@ -1,0 +1,76 @@
+"""Constants for the Enphase Enlighten integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from homeassistant.const import Platform
+
+DOMAIN: Final = "enphase_enlighten"
+MANUFACTURER: Final = "Enphase Energy"
+
+# Platforms are forwarded in this order; later platforms append to the list.
+PLATFORMS: Final[list[Platform]] = [Platform.SENSOR]
+
+# Config entry data keys.
+CONF_BASE_URL: Final = "base_url"
+CONF_SITE_ID: Final = "site_id"
+CONF_SITE_NAME: Final = "site_name"
+CONF_USER_ID: Final = "user_id"
+CONF_SESSION: Final = "session"
+
+# Config flow fields that are not stored as such.
+CONF_STORE_PASSWORD: Final = "store_password"
+CONF_OTP: Final = "otp"
+CONF_RESEND: Final = "resend"
+SECTION_ADVANCED: Final = "advanced"
+
+# Options: polling cadences (seconds).
+CONF_EV_INTERVAL: Final = "ev_interval"
+CONF_SITE_INTERVAL: Final = "site_interval"
+CONF_ENERGY_INTERVAL: Final = "energy_interval"
+CONF_INVENTORY_INTERVAL: Final = "inventory_interval"
+
+DEFAULT_EV_INTERVAL: Final = 60
+MIN_EV_INTERVAL: Final = 60
+MAX_EV_INTERVAL: Final = 600
+DEFAULT_SITE_INTERVAL: Final = 300
+MIN_SITE_INTERVAL: Final = 300
+MAX_SITE_INTERVAL: Final = 3600
+DEFAULT_ENERGY_INTERVAL: Final = 900
+MIN_ENERGY_INTERVAL: Final = 900
+MAX_ENERGY_INTERVAL: Final = 3600
+DEFAULT_INVENTORY_INTERVAL: Final = 3600
+MIN_INVENTORY_INTERVAL: Final = 3600
+MAX_INVENTORY_INTERVAL: Final = 86400
+
+# Fast EV polling while charging, after a command, or during a live stream.
+EV_FAST_INTERVAL: Final = timedelta(seconds=15)
+EV_BOOST_DURATION: Final = timedelta(minutes=5)
+
+# Options: device families to create.
+CONF_DEVICE_FAMILIES: Final = "device_families"
+FAMILY_EV: Final = "ev"
+FAMILY_BATTERY: Final = "battery"
+FAMILY_MICROINVERTERS: Final = "microinverters"
+FAMILY_GATEWAY_DEVICES: Final = "gateway_devices"
+DEVICE_FAMILIES: Final[tuple[str, ...]] = (
+    FAMILY_EV,
+    FAMILY_BATTERY,
+    FAMILY_MICROINVERTERS,
+    FAMILY_GATEWAY_DEVICES,
+)
+
+# Options: microinverter under-performance detection.
+CONF_UNDERPERFORMANCE_THRESHOLD: Final = "underperformance_threshold"
+CONF_UNDERPERFORMANCE_DAYS: Final = "underperformance_days"
+DEFAULT_UNDERPERFORMANCE_THRESHOLD: Final = 3.5
+MIN_UNDERPERFORMANCE_THRESHOLD: Final = 2.0
+MAX_UNDERPERFORMANCE_THRESHOLD: Final = 6.0
+DEFAULT_UNDERPERFORMANCE_DAYS: Final = 3
+MIN_UNDERPERFORMANCE_DAYS: Final = 1
+MAX_UNDERPERFORMANCE_DAYS: Final = 14
+
+# Persistent storage (event cursor, energy guard).
+STORAGE_VERSION: Final = 1

@@ -1,0 +1,506 @@
+"""Runtime data, options and the four coordinators (one per polling cadence)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Self, override
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api import (
+    AuthError,
+    BackupHistory,
+    BatterySettings,
+    BatteryStatus,
+    ChargerStatus,
+    ChargerSummary,
+    EnlightenClient,
+    EnlightenError,
+    EvStatus,
+    GridControlCheck,
+    InvalidResponse,
+    Inventory,
+    Inverter,
+    InverterList,
+    MfaRequired,
+    OffGridStatus,
+    ProfileDetails,
+    RateLimited,
+    SiteSettings,
+    StormAlert,
+)
+from .const import (
+    CONF_DEVICE_FAMILIES,
+    CONF_ENERGY_INTERVAL,
+    CONF_EV_INTERVAL,
+    CONF_INVENTORY_INTERVAL,
+    CONF_SESSION,
+    CONF_SITE_INTERVAL,
+    CONF_UNDERPERFORMANCE_DAYS,
+    CONF_UNDERPERFORMANCE_THRESHOLD,
+    CONF_USER_ID,
+    DEFAULT_ENERGY_INTERVAL,
+    DEFAULT_EV_INTERVAL,
+    DEFAULT_INVENTORY_INTERVAL,
+    DEFAULT_SITE_INTERVAL,
+    DEFAULT_UNDERPERFORMANCE_DAYS,
+    DEFAULT_UNDERPERFORMANCE_THRESHOLD,
+    DEVICE_FAMILIES,
+    DOMAIN,
+    EV_BOOST_DURATION,
+    EV_FAST_INTERVAL,
+    FAMILY_BATTERY,
+    FAMILY_EV,
+    FAMILY_MICROINVERTERS,
+)
+
+if TYPE_CHECKING:
+    from .energy import EnergyCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+# Endpoints of one refresh run concurrently, at most this many at a time.
+MAX_PARALLEL_REQUESTS = 2
+
+
+type EnlightenConfigEntry = ConfigEntry[EnlightenRuntimeData]
+
+
+@dataclass(frozen=True, slots=True)
+class EnlightenOptions:
+    """The entry options with their defaults applied."""
+
+    ev_interval: int = DEFAULT_EV_INTERVAL
+    site_interval: int = DEFAULT_SITE_INTERVAL
+    energy_interval: int = DEFAULT_ENERGY_INTERVAL
+    inventory_interval: int = DEFAULT_INVENTORY_INTERVAL
+    device_families: tuple[str, ...] = DEVICE_FAMILIES
+    underperformance_threshold: float = DEFAULT_UNDERPERFORMANCE_THRESHOLD
+    underperformance_days: int = DEFAULT_UNDERPERFORMANCE_DAYS
+
+    @classmethod
+    def from_entry(cls, entry: ConfigEntry[Any]) -> Self:
+        """Read the options of ``entry``."""
+        opts = entry.options
+        families = opts.get(CONF_DEVICE_FAMILIES, DEVICE_FAMILIES)
+        return cls(
+            ev_interval=int(opts.get(CONF_EV_INTERVAL, DEFAULT_EV_INTERVAL)),
+            site_interval=int(opts.get(CONF_SITE_INTERVAL, DEFAULT_SITE_INTERVAL)),
+            energy_interval=int(opts.get(CONF_ENERGY_INTERVAL, DEFAULT_ENERGY_INTERVAL)),
+            inventory_interval=int(opts.get(CONF_INVENTORY_INTERVAL, DEFAULT_INVENTORY_INTERVAL)),
+            device_families=tuple(f for f in DEVICE_FAMILIES if f in families),
+            underperformance_threshold=float(
+                opts.get(CONF_UNDERPERFORMANCE_THRESHOLD, DEFAULT_UNDERPERFORMANCE_THRESHOLD)
+            ),
+            underperformance_days=int(
+                opts.get(CONF_UNDERPERFORMANCE_DAYS, DEFAULT_UNDERPERFORMANCE_DAYS)
+            ),
+        )
+
+    def family_enabled(self, family: str) -> bool:
+        """Whether devices of ``family`` are created (and their endpoints polled)."""
+        return family in self.device_families
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCapabilities:
+    """What the site has, decided once at setup; absent hardware is never polled.
+
+    ``has_battery``/``has_charger``/``has_microinverters`` already take the
+    device-family options into account.
+    """
+
+    site_id: str
+    has_battery: bool
+    has_system_controller: bool
+    has_charger: bool
+    has_microinverters: bool
+    timezone: str | None
+    gateway_serial: str | None
+    settings: SiteSettings | None
+    inventory: Inventory
+    chargers: tuple[ChargerSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EvData:
+    """EV charger status (spec 2.1) keyed by charger serial."""
+
+    chargers: dict[str, ChargerStatus]
+    legacy_shape: bool
+    fast_polling: bool
+    live_stream_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteData:
+    """Battery and grid state (5 min cadence); a part is None until first read."""
+
+    battery_status: BatteryStatus | None = None
+    profile: ProfileDetails | None = None
+    battery_settings: BatterySettings | None = None
+    storm_alert: StormAlert | None = None
+    grid_check: GridControlCheck | None = None
+    off_grid: OffGridStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryData:
+    """Hardware of the site (1 h cadence); dicts are keyed by serial."""
+
+    devices: Inventory | None = None
+    inverters: dict[str, Inverter] = field(default_factory=dict)
+    inverter_summary: InverterList | None = None
+    chargers: dict[str, ChargerSummary] = field(default_factory=dict)
+    backup_history: BackupHistory | None = None
+
+
+@dataclass(slots=True)
+class EnlightenRuntimeData:
+    """What a loaded entry holds; ``site``/``ev`` are None when the site lacks them."""
+
+    client: EnlightenClient
+    capabilities: SiteCapabilities
+    options: EnlightenOptions
+    inventory: InventoryCoordinator
+    energy: EnergyCoordinator
+    site: SiteCoordinator | None = None
+    ev: EvCoordinator | None = None
+
+    @property
+    def coordinators(self) -> list[EnlightenCoordinator[Any]]:
+        """Every coordinator of the entry."""
+        return [c for c in (self.inventory, self.energy, self.site, self.ev) if c is not None]
+
+
+@callback
+def async_persist_session(
+    hass: HomeAssistant, entry: ConfigEntry[Any], client: EnlightenClient
+) -> None:
+    """Store the client session in the entry after a (re)login, so restarts skip the OTP.
+
+    Only identity changes count (session id, token, user); the XSRF cookies that
+    rotate every few requests alone do not cause a write.
+    """
+    exported = client.export_session()
+    stored: Mapping[str, Any] = entry.data.get(CONF_SESSION) or {}
+
+    def identity(session: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in session.items() if k != "cookies"}
+
+    if identity(exported) == identity(stored):
+        return
+    data = {**entry.data, CONF_SESSION: exported}
+    if client.user_id:
+        data[CONF_USER_ID] = client.user_id
+    hass.config_entries.async_update_entry(entry, data=data)
+
+
+async def async_detect_capabilities(
+    client: EnlightenClient, site_id: str, options: EnlightenOptions
+) -> SiteCapabilities:
+    """Decide once what the site has (inventory 2.9, site settings 5.2, EV summary 2.2).
+
+    Site settings and the EV summary are only read when the inventory shows
+    battery/controller or charger hardware, so a micros-only site makes no
+    battery or EV request at all.
+    """
+    inventory = await client.devices(site_id)
+    settings: SiteSettings | None = None
+    if options.family_enabled(FAMILY_BATTERY) and (inventory.batteries or inventory.controllers):
+        settings = await client.site_settings(site_id)
+    chargers: list[ChargerSummary] = []
+    if options.family_enabled(FAMILY_EV) and inventory.chargers:
+        chargers = await client.ev_summary(site_id)
+    has_battery = settings is not None and settings.has_encharge
+    timezone = (settings.timezone if settings else None) or next(
+        (c.timezone for c in chargers if c.timezone), None
+    )
+    return SiteCapabilities(
+        site_id=site_id,
+        has_battery=has_battery,
+        has_system_controller=settings is not None and settings.has_enpower,
+        has_charger=bool(chargers),
+        has_microinverters=options.family_enabled(FAMILY_MICROINVERTERS),
+        timezone=timezone,
+        gateway_serial=next((g.serial for g in inventory.gateways if g.serial), None),
+        settings=settings,
+        inventory=inventory,
+        chargers=tuple(chargers),
+    )
+
+
+class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """Common error mapping and partial-failure handling of the coordinators."""
+
+    config_entry: EnlightenConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnlightenConfigEntry,
+        client: EnlightenClient,
+        capabilities: SiteCapabilities,
+        *,
+        name: str,
+        interval: timedelta,
+    ) -> None:
+        """Create the coordinator for the entry's site."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {name}",
+            update_interval=interval,
+            always_update=False,
+        )
+        self.client = client
+        self.capabilities = capabilities
+        self.site_id = capabilities.site_id
+
+    @override
+    async def _async_update_data(self) -> DataT:
+        try:
+            data = await self._async_fetch()
+        except (AuthError, MfaRequired) as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="auth_failed"
+            ) from err
+        except RateLimited as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="rate_limited",
+                retry_after=err.retry_after,
+            ) from err
+        except InvalidResponse as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_response",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except EnlightenError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="service_unavailable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        async_persist_session(self.hass, self.config_entry, self.client)
+        return data
+
+    @abstractmethod
+    async def _async_fetch(self) -> DataT:
+        """Read the endpoints of this cadence."""
+
+    async def _async_gather(
+        self, calls: Mapping[str, Callable[[], Awaitable[Any]]]
+    ) -> dict[str, Any]:
+        """Run ``calls`` concurrently (capped); return the results of those that worked.
+
+        Auth and rate-limit errors abort the whole refresh; other failures of a
+        part are logged at debug level and the part is left out, so the caller
+        keeps its previous value. If every part fails, the first error is raised.
+        """
+        if not calls:
+            return {}
+        semaphore = asyncio.Semaphore(MAX_PARALLEL_REQUESTS)
+
+        async def run(call: Callable[[], Awaitable[Any]]) -> Any:
+            async with semaphore:
+                return await call()
+
+        outcomes = await asyncio.gather(
+            *(run(call) for call in calls.values()), return_exceptions=True
+        )
+        results: dict[str, Any] = {}
+        errors: list[EnlightenError] = []
+        for key, outcome in zip(calls, outcomes, strict=True):
+            if isinstance(outcome, (AuthError, MfaRequired, RateLimited)):
+                raise outcome
+            if isinstance(outcome, EnlightenError):
+                _LOGGER.debug("Enlighten %s of site %s failed: %s", key, "<site>", outcome)
+                errors.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                results[key] = outcome
+        if errors and not results:
+            raise errors[0]
+        return results
+
+
+class EvCoordinator(EnlightenCoordinator[EvData]):
+    """EV charger status: idle cadence from the options, 15 s while busy."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnlightenConfigEntry,
+        client: EnlightenClient,
+        capabilities: SiteCapabilities,
+        options: EnlightenOptions,
+    ) -> None:
+        """Create the EV coordinator."""
+        self._idle_interval = timedelta(seconds=options.ev_interval)
+        super().__init__(hass, entry, client, capabilities, name="ev", interval=self._idle_interval)
+        self._boost_until: datetime | None = None
+        self._live_until: datetime | None = None
+
+    @callback
+    def boost(self, duration: timedelta = EV_BOOST_DURATION) -> None:
+        """Poll fast for a while, e.g. after a command, to show its effect quickly."""
+        until = dt_util.utcnow() + duration
+        if self._boost_until is None or until > self._boost_until:
+            self._boost_until = until
+        self._apply_interval(fast=True)
+
+    async def async_start_live_stream(self) -> None:
+        """Ask the cloud for a burst of live updates and poll fast meanwhile."""
+        stream = await self.client.start_live_stream(self.site_id)
+        self._live_until = dt_util.utcnow() + timedelta(seconds=stream.duration_s or 900)
+        self._apply_interval(fast=True)
+
+    async def async_stop_live_stream(self) -> None:
+        """End the live stream burst."""
+        await self.client.stop_live_stream(self.site_id)
+        self._live_until = None
+
+    def _window_active(self, until: datetime | None) -> bool:
+        return until is not None and dt_util.utcnow() < until
+
+    @callback
+    def _apply_interval(self, *, fast: bool) -> None:
+        interval = EV_FAST_INTERVAL if fast else self._idle_interval
+        if interval == self.update_interval:
+            return
+        self.update_interval = interval
+        if self._listeners:
+            self._schedule_refresh()
+
+    @override
+    async def _async_fetch(self) -> EvData:
+        status: EvStatus = await self.client.ev_status(self.site_id)
+        chargers = {c.sn: c for c in status.chargers}
+        live = self._window_active(self._live_until)
+        fast = (
+            any(c.charging for c in chargers.values())
+            or self._window_active(self._boost_until)
+            or live
+        )
+        self.update_interval = EV_FAST_INTERVAL if fast else self._idle_interval
+        return EvData(
+            chargers=chargers,
+            legacy_shape=status.legacy,
+            fast_polling=fast,
+            live_stream_until=self._live_until if live else None,
+        )
+
+
+class SiteCoordinator(EnlightenCoordinator[SiteData]):
+    """Battery status, profile, battery settings, storm alert and grid state (5 min)."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnlightenConfigEntry,
+        client: EnlightenClient,
+        capabilities: SiteCapabilities,
+        options: EnlightenOptions,
+    ) -> None:
+        """Create the site state coordinator."""
+        super().__init__(
+            hass,
+            entry,
+            client,
+            capabilities,
+            name="site",
+            interval=timedelta(seconds=options.site_interval),
+        )
+
+    @override
+    async def _async_fetch(self) -> SiteData:
+        client, sid = self.client, self.site_id
+        results = await self._async_gather(
+            {
+                "battery_status": lambda: client.battery_status(sid),
+                "profile": lambda: client.profile(sid),
+                "battery_settings": lambda: client.battery_settings(sid),
+                "storm_alert": lambda: client.storm_alert(sid),
+                "grid_check": lambda: client.grid_control_check(sid),
+                "off_grid": lambda: client.off_grid_status(sid),
+            }
+        )
+        previous = self.data or SiteData()
+        return SiteData(
+            battery_status=results.get("battery_status", previous.battery_status),
+            profile=results.get("profile", previous.profile),
+            battery_settings=results.get("battery_settings", previous.battery_settings),
+            storm_alert=results.get("storm_alert", previous.storm_alert),
+            grid_check=results.get("grid_check", previous.grid_check),
+            off_grid=results.get("off_grid", previous.off_grid),
+        )
+
+
+class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
+    """Devices, microinverters, EV chargers and backup history (1 h)."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnlightenConfigEntry,
+        client: EnlightenClient,
+        capabilities: SiteCapabilities,
+        options: EnlightenOptions,
+    ) -> None:
+        """Create the inventory coordinator, seeded with the setup's inventory reads."""
+        super().__init__(
+            hass,
+            entry,
+            client,
+            capabilities,
+            name="inventory",
+            interval=timedelta(seconds=options.inventory_interval),
+        )
+        self._seeded = True
+
+    @override
+    async def _async_fetch(self) -> InventoryData:
+        client, sid, caps = self.client, self.site_id, self.capabilities
+        calls: dict[str, Callable[[], Awaitable[Any]]] = {}
+        seeded, self._seeded = self._seeded, False
+        if not seeded:
+            calls["devices"] = lambda: client.devices(sid)
+            if caps.has_charger:
+                calls["chargers"] = lambda: client.ev_summary(sid)
+        if caps.has_microinverters:
+            calls["inverters"] = lambda: client.all_inverters(sid)
+        if caps.has_battery:
+            calls["backup_history"] = lambda: client.backup_history(sid)
+        results = await self._async_gather(calls)
+        if seeded:
+            results["devices"] = caps.inventory
+            results["chargers"] = list(caps.chargers)
+        previous = self.data or InventoryData()
+        inverter_list: InverterList | None = results.get("inverters")
+        chargers: list[ChargerSummary] | None = results.get("chargers")
+        return InventoryData(
+            devices=results.get("devices", previous.devices),
+            inverters=(
+                {i.serial: i for i in inverter_list.inverters}
+                if inverter_list is not None
+                else previous.inverters
+            ),
+            inverter_summary=inverter_list or previous.inverter_summary,
+            chargers=(
+                {c.serial: c for c in chargers} if chargers is not None else previous.chargers
+            ),
+            backup_history=results.get("backup_history", previous.backup_history),
+        )

@@ -1,0 +1,294 @@
+"""Energy coordinator: lifetime buckets with a monotonic guard, inverter energy, events."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, TypeIs, override
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+
+from .api import (
+    AuthError,
+    EnlightenClient,
+    EnlightenError,
+    HomeownerEvent,
+    InverterStatus,
+    LifetimeEnergy,
+    MfaRequired,
+    RateLimited,
+)
+from .const import DOMAIN, STORAGE_VERSION
+from .coordinator import (
+    EnlightenConfigEntry,
+    EnlightenCoordinator,
+    EnlightenOptions,
+    SiteCapabilities,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+# Pages of homeowner events read per refresh when many new events arrived.
+MAX_EVENT_PAGES = 3
+# Event ids remembered to recognise events that were already reported.
+MAX_SEEN_EVENT_IDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyTotals:
+    """Energy of one flow in kWh: today (site-local day) and lifetime."""
+
+    today_kwh: float | None
+    lifetime_kwh: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyData:
+    """Energy buckets, microinverter energy and homeowner events (15 min cadence).
+
+    ``totals`` is keyed by lifetime_energy flow name (``production``,
+    ``consumption``, ``import``, ``export``, ``charge``, ``discharge``, ``evse``…);
+    its values never decrease within a day (today) or ever (lifetime).
+    ``inverter_today_wh``/``inverter_lifetime_wh``/``inverter_status`` are keyed by
+    microinverter serial. ``new_events`` holds the events first seen in this
+    refresh, oldest first (empty after a restart for events already reported).
+    """
+
+    site_date: date
+    timezone: str
+    lifetime: LifetimeEnergy | None = None
+    totals: dict[str, EnergyTotals] = field(default_factory=dict)
+    inverter_today_wh: dict[str, float] = field(default_factory=dict)
+    inverter_lifetime_wh: dict[str, float] = field(default_factory=dict)
+    inverter_status: dict[str, InverterStatus] = field(default_factory=dict)
+    events: tuple[HomeownerEvent, ...] = ()
+    new_events: tuple[HomeownerEvent, ...] = ()
+
+
+class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
+    """Lifetime energy buckets, microinverter energy/status and events (15 min).
+
+    The event cursor and the last energy totals are persisted so that a restart
+    neither replays old events nor lets a total go backwards.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnlightenConfigEntry,
+        client: EnlightenClient,
+        capabilities: SiteCapabilities,
+        options: EnlightenOptions,
+    ) -> None:
+        """Create the energy coordinator."""
+        super().__init__(
+            hass,
+            entry,
+            client,
+            capabilities,
+            name="energy",
+            interval=timedelta(seconds=options.energy_interval),
+        )
+        self.store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
+        self._timezone: str | None = capabilities.timezone
+        self._lifetime_kwh: dict[str, float] = {}
+        self._today: dict[str, tuple[str, float]] = {}
+        self._inverter_lifetime: dict[str, float] = {}
+        self._event_watermark: float | None = None
+        self._seen_event_ids: list[str] = []
+        self._saved_payload: dict[str, Any] | None = None
+
+    @override
+    async def _async_setup(self) -> None:
+        stored = await self.store.async_load() or {}
+        self._timezone = self._timezone or stored.get("timezone")
+        self._lifetime_kwh = {
+            k: float(v) for k, v in stored.get("lifetime_kwh", {}).items() if _finite(v)
+        }
+        self._today = {
+            k: (str(v[0]), float(v[1]))
+            for k, v in stored.get("today_kwh", {}).items()
+            if isinstance(v, list) and len(v) == 2 and _finite(v[1])
+        }
+        self._inverter_lifetime = {
+            k: float(v) for k, v in stored.get("inverter_lifetime_wh", {}).items() if _finite(v)
+        }
+        events = stored.get("events") or {}
+        watermark = events.get("watermark")
+        self._event_watermark = float(watermark) if _finite(watermark) else None
+        self._seen_event_ids = [str(i) for i in events.get("seen_ids", [])]
+
+    def _storage_payload(self) -> dict[str, Any]:
+        return {
+            "timezone": self._timezone,
+            "lifetime_kwh": dict(self._lifetime_kwh),
+            "today_kwh": {k: list(v) for k, v in self._today.items()},
+            "inverter_lifetime_wh": dict(self._inverter_lifetime),
+            "events": {
+                "watermark": self._event_watermark,
+                "seen_ids": list(self._seen_event_ids),
+            },
+        }
+
+    @property
+    def timezone(self) -> str:
+        """The site's time zone (settings, events or charger), else Home Assistant's."""
+        return self._timezone or self.hass.config.time_zone
+
+    def site_today(self) -> date:
+        """Today's date at the site."""
+        zone = dt_util.get_time_zone(self.timezone) or dt_util.get_default_time_zone()
+        return dt_util.now(zone).date()
+
+    @override
+    async def _async_fetch(self) -> EnergyData:
+        client, sid = self.client, self.site_id
+        today = self.site_today()
+        calls: dict[str, Callable[[], Awaitable[Any]]] = {
+            "lifetime": lambda: client.lifetime_energy(sid),
+            "events": self._async_fetch_events,
+        }
+        if self.capabilities.has_microinverters:
+            calls["inverter_status"] = lambda: client.inverter_status(sid)
+            calls["inverter_today"] = lambda: client.inverter_energy(sid, today, today)
+        results = await self._async_gather(calls)
+        previous = self.data
+        lifetime: LifetimeEnergy | None = results.get("lifetime")
+        if lifetime is None and previous is not None:
+            lifetime = previous.lifetime
+        statuses: dict[str, InverterStatus] | None = results.get("inverter_status")
+        if statuses is None:
+            known = previous.inverter_status.values() if previous else ()
+            statuses = {s.inverter_id: s for s in known}
+        today_by_id: dict[str, float] | None = results.get("inverter_today")
+        inverter_today = (
+            _join_serials(today_by_id, statuses)
+            if today_by_id is not None
+            else (previous.inverter_today_wh if previous else {})
+        )
+        inverter_lifetime = await self._async_inverter_lifetime(lifetime, today, statuses)
+        events, new_events = results.get("events", ((), ()))
+        totals = self._guarded_totals(lifetime, today)
+        payload = self._storage_payload()
+        if payload != self._saved_payload:
+            await self.store.async_save(payload)
+            self._saved_payload = payload
+        return EnergyData(
+            site_date=today,
+            timezone=self.timezone,
+            lifetime=lifetime,
+            totals=totals,
+            inverter_today_wh=inverter_today,
+            inverter_lifetime_wh=inverter_lifetime,
+            inverter_status={s.serial: s for s in statuses.values()},
+            events=events or (previous.events if previous else ()),
+            new_events=new_events,
+        )
+
+    async def _async_inverter_lifetime(
+        self, lifetime: LifetimeEnergy | None, today: date, statuses: Mapping[str, InverterStatus]
+    ) -> dict[str, float]:
+        """Lifetime Wh per microinverter serial (2.14 over the whole history), guarded."""
+        if not self.capabilities.has_microinverters or lifetime is None:
+            return dict(self._inverter_lifetime)
+        try:
+            by_id = await self.client.inverter_energy(self.site_id, lifetime.start_date, today)
+        except AuthError, MfaRequired, RateLimited:
+            raise
+        except EnlightenError as err:
+            _LOGGER.debug("Enlighten inverter lifetime energy failed: %s", err)
+            return dict(self._inverter_lifetime)
+        for serial, value in _join_serials(by_id, statuses).items():
+            self._inverter_lifetime[serial] = max(value, self._inverter_lifetime.get(serial, 0.0))
+        return dict(self._inverter_lifetime)
+
+    def _guarded_totals(
+        self, lifetime: LifetimeEnergy | None, today: date
+    ) -> dict[str, EnergyTotals]:
+        """Per-flow today/lifetime kWh that never decrease and are never NaN."""
+        if lifetime is None:
+            return {}
+        today_key = today.isoformat()
+        totals: dict[str, EnergyTotals] = {}
+        for flow, values in lifetime.series.items():
+            known = [v for v in values if v is not None and _finite(v)]
+            lifetime_kwh: float | None = None
+            if known:
+                lifetime_kwh = max(sum(known) / 1000, self._lifetime_kwh.get(flow, 0.0))
+                self._lifetime_kwh[flow] = lifetime_kwh
+            elif flow in self._lifetime_kwh:
+                lifetime_kwh = self._lifetime_kwh[flow]
+            today_kwh: float | None = None
+            if known or flow in self._today:
+                bucket = lifetime.daily(flow).get(today)
+                value = bucket / 1000 if bucket is not None and _finite(bucket) else 0.0
+                last_day, last_value = self._today.get(flow, (today_key, 0.0))
+                today_kwh = max(value, last_value) if last_day == today_key else value
+                self._today[flow] = (today_key, today_kwh)
+            totals[flow] = EnergyTotals(today_kwh=today_kwh, lifetime_kwh=lifetime_kwh)
+        return totals
+
+    async def _async_fetch_events(
+        self,
+    ) -> tuple[tuple[HomeownerEvent, ...], tuple[HomeownerEvent, ...]]:
+        """Read the newest events; return (latest page, events not reported before)."""
+        page = await self.client.events(self.site_id)
+        if page.site_timezone and not self.capabilities.timezone:
+            self._timezone = page.site_timezone
+        latest = tuple(page.events)
+        first_run = self._event_watermark is None
+        seen = set(self._seen_event_ids)
+        fresh = [e for e in page.events if self._is_new_event(e, seen)]
+        pages = 1
+        while (
+            not first_run
+            and page.next_cursor
+            and pages < MAX_EVENT_PAGES
+            and len(fresh) == len(page.events)
+            and page.events
+        ):
+            page = await self.client.events(self.site_id, cursor=page.next_cursor)
+            pages += 1
+            fresh.extend(e for e in page.events if self._is_new_event(e, seen))
+        stamps = [e.date.timestamp() for e in latest if e.date is not None]
+        if stamps:
+            self._event_watermark = max([*stamps, self._event_watermark or 0.0])
+        elif first_run:
+            self._event_watermark = 0.0
+        ids = [e.id for e in (*fresh, *latest) if e.id is not None]
+        self._seen_event_ids = list(dict.fromkeys([*ids, *self._seen_event_ids]))[
+            :MAX_SEEN_EVENT_IDS
+        ]
+        if first_run:
+            return latest, ()
+        fresh.sort(key=lambda e: e.date.timestamp() if e.date else 0.0)
+        return latest, tuple(fresh)
+
+    def _is_new_event(self, event: HomeownerEvent, seen: set[str]) -> bool:
+        if event.id is not None and event.id in seen:
+            return False
+        if event.date is None or self._event_watermark is None:
+            return event.id is not None
+        return event.date.timestamp() >= self._event_watermark
+
+
+def _finite(value: object) -> TypeIs[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _join_serials(
+    by_id: Mapping[str, float], statuses: Mapping[str, InverterStatus]
+) -> dict[str, float]:
+    """Re-key inverter energy (by inverter id) by serial through the status map."""
+    return {
+        statuses[inverter_id].serial: value
+        for inverter_id, value in by_id.items()
+        if inverter_id in statuses and _finite(value)
+    }

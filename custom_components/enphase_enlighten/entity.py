@@ -1,0 +1,209 @@
+"""Base entity and the device hierarchy: site → gateway → batteries, meters, inverters."""
+
+from __future__ import annotations
+
+from typing import Any, override
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .api import ChargerStatus, ChargerSummary, Inventory, InventoryDevice, Inverter
+from .const import CONF_BASE_URL, CONF_SITE_ID, CONF_SITE_NAME, DOMAIN, MANUFACTURER
+from .coordinator import EnlightenConfigEntry, EnlightenCoordinator
+
+
+def site_identifier(site_id: str) -> tuple[str, str]:
+    """Device registry identifier of the site device."""
+    return (DOMAIN, f"site_{site_id}")
+
+
+def device_identifier(serial: str) -> tuple[str, str]:
+    """Device registry identifier of a piece of hardware."""
+    return (DOMAIN, serial)
+
+
+def _via(
+    hass: HomeAssistant, entry: EnlightenConfigEntry, identifier: tuple[str, str]
+) -> str | None:
+    """Registry id of an already registered parent device, if any."""
+    device = dr.async_get(hass).async_get_device_by_identifier(identifier, entry.entry_id)
+    return device.id if device is not None else None
+
+
+def _with_parent(
+    hass: HomeAssistant,
+    entry: EnlightenConfigEntry,
+    info: DeviceInfo,
+    *parents: tuple[str, str] | None,
+) -> DeviceInfo:
+    """Link ``info`` to the first registered parent of ``parents``."""
+    for parent in parents:
+        if parent is not None and (via := _via(hass, entry, parent)) is not None:
+            info["via_device_id"] = via
+            break
+    return info
+
+
+def site_device_info(entry: EnlightenConfigEntry) -> DeviceInfo:
+    """The site: root of the hierarchy (a cloud service device)."""
+    site_id: str = entry.data[CONF_SITE_ID]
+    return DeviceInfo(
+        identifiers={site_identifier(site_id)},
+        name=entry.data.get(CONF_SITE_NAME) or entry.title,
+        manufacturer=MANUFACTURER,
+        model="Enlighten site",
+        entry_type=DeviceEntryType.SERVICE,
+        configuration_url=f"{entry.data[CONF_BASE_URL]}/web/{site_id}",
+    )
+
+
+def _hardware_info(device: InventoryDevice, default_name: str) -> DeviceInfo:
+    serial = device.serial or ""
+    info = DeviceInfo(
+        identifiers={device_identifier(serial)},
+        name=device.name or default_name,
+        manufacturer=MANUFACTURER,
+        serial_number=serial,
+    )
+    if device.sku:
+        info["model"] = device.sku
+    if device.channel_type or device.name:
+        info["model_id"] = device.channel_type or device.name
+    if device.firmware:
+        info["sw_version"] = device.firmware
+    return info
+
+
+def gateway_device_info(
+    hass: HomeAssistant, entry: EnlightenConfigEntry, device: InventoryDevice
+) -> DeviceInfo:
+    """An IQ Gateway, under the site."""
+    info = _hardware_info(device, "IQ Gateway")
+    return _with_parent(hass, entry, info, site_identifier(entry.data[CONF_SITE_ID]))
+
+
+def gateway_child_device_info(
+    hass: HomeAssistant,
+    entry: EnlightenConfigEntry,
+    device: InventoryDevice,
+    gateway_serial: str | None,
+) -> DeviceInfo:
+    """A battery, system controller, relay or meter: under the gateway (else the site)."""
+    info = _hardware_info(device, device.device_type)
+    return _with_parent(
+        hass,
+        entry,
+        info,
+        device_identifier(gateway_serial) if gateway_serial else None,
+        site_identifier(entry.data[CONF_SITE_ID]),
+    )
+
+
+def inverter_device_info(
+    hass: HomeAssistant,
+    entry: EnlightenConfigEntry,
+    inverter: Inverter,
+    gateway_serial: str | None,
+) -> DeviceInfo:
+    """A microinverter, under the gateway (else the site)."""
+    info = DeviceInfo(
+        identifiers={device_identifier(inverter.serial)},
+        name=f"{inverter.model or 'Microinverter'} {inverter.serial[-6:]}",
+        manufacturer=MANUFACTURER,
+        serial_number=inverter.serial,
+    )
+    if inverter.sku:
+        info["model"] = inverter.sku
+    if inverter.model:
+        info["model_id"] = inverter.model
+    if inverter.firmware:
+        info["sw_version"] = inverter.firmware
+    if inverter.part_number:
+        info["hw_version"] = inverter.part_number
+    return _with_parent(
+        hass,
+        entry,
+        info,
+        device_identifier(gateway_serial) if gateway_serial else None,
+        site_identifier(entry.data[CONF_SITE_ID]),
+    )
+
+
+def charger_device_info(
+    hass: HomeAssistant,
+    entry: EnlightenConfigEntry,
+    serial: str,
+    summary: ChargerSummary | None = None,
+    status: ChargerStatus | None = None,
+) -> DeviceInfo:
+    """An IQ EV Charger, directly under the site."""
+    name = (summary.display_name if summary else None) or (status.name if status else None)
+    info = DeviceInfo(
+        identifiers={device_identifier(serial)},
+        name=name or "IQ EV Charger",
+        manufacturer=MANUFACTURER,
+        serial_number=serial,
+    )
+    if summary is not None:
+        if summary.sku:
+            info["model"] = summary.sku
+        if summary.model:
+            info["model_id"] = summary.model
+        if summary.firmware:
+            info["sw_version"] = summary.firmware
+        if summary.processor_board_version:
+            info["hw_version"] = summary.processor_board_version
+    return _with_parent(hass, entry, info, site_identifier(entry.data[CONF_SITE_ID]))
+
+
+@callback
+def async_register_hub_devices(
+    hass: HomeAssistant, entry: EnlightenConfigEntry, inventory: Inventory | None
+) -> None:
+    """Register the site and its gateways first, so children can link to them."""
+    registry = dr.async_get(hass)
+    registry.async_get_or_create(config_entry_id=entry.entry_id, **site_device_info(entry))
+    for gateway in inventory.gateways if inventory else ():
+        if gateway.serial:
+            registry.async_get_or_create(
+                config_entry_id=entry.entry_id, **gateway_device_info(hass, entry, gateway)
+            )
+
+
+class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
+    """An entity of one device (or the site), fed by one coordinator.
+
+    ``unique_id`` is ``f"{serial}_{description.key}"`` where ``serial`` is the
+    device serial, or the site id for site-level entities.
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: CoordinatorT,
+        description: EntityDescription,
+        *,
+        serial: str,
+        device_info: DeviceInfo,
+    ) -> None:
+        """Bind the entity to its coordinator, description and device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.serial = serial
+        self._attr_unique_id = f"{serial}_{description.key}"
+        self._attr_device_info = device_info
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Available when the last refresh worked and this entity's data is present."""
+        return super().available and self.coordinator.data is not None and self.data_available
+
+    @property
+    def data_available(self) -> bool:
+        """Whether the coordinator data holds this entity's part; override per entity."""
+        return True
