@@ -581,13 +581,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--state-dir", default=str(ROOT / ".demo"), help="where config/logs go")
     parser.add_argument("--no-entry", action="store_true", help="do not add the config entry")
+    parser.add_argument(
+        "--install-requirements",
+        action="store_true",
+        help="only install what the demo's Home Assistant needs (frontend, ...), then exit",
+    )
     args = parser.parse_args(argv)
+    if args.install_requirements:
+        ensure_requirements()
+        return 0
 
     def _stop_signal(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop_signal)
-    signal.signal(signal.SIGHUP, _stop_signal)
+    # Ctrl-C, a closed terminal and a plain kill all stop both children in order.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_signal)
 
     print("Starting the Enlighten simulator and Home Assistant on 127.0.0.1 ...", flush=True)
     try:

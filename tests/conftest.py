@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,3 +37,13 @@ async def client_session() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
     finally:
         await session.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the fault matrix table when the fault matrix ran."""
+    module = sys.modules.get("tests.test_fault_matrix")
+    lines: list[str] = module.matrix_report() if module is not None else []
+    if lines:
+        terminalreporter.section("fault matrix (faults x endpoint families)")
+        for line in lines:
+            terminalreporter.write_line(line)

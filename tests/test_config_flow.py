@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -57,6 +58,16 @@ BLOCKED_PASSWORD = "blocked-password"
 @pytest.fixture
 def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
     """The integration depends on the recorder: prepare it before `hass`."""
+
+
+@pytest.fixture(autouse=True)
+def quiet_sql() -> Iterator[None]:
+    """Keep the recorder's SQL echo out of the test output."""
+    logger = logging.getLogger("sqlalchemy.engine")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
@@ -173,6 +184,7 @@ async def test_insecure_base_url(hass: HomeAssistant, simulator: EnlightenSimula
 async def test_default_base_url_is_enlighten(hass: HomeAssistant) -> None:
     """The advanced section defaults to the Enlighten host."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["data_schema"] is not None
     section = result["data_schema"].schema[SECTION_ADVANCED]
     (marker,) = section.schema.schema
     assert marker.default() == DEFAULT_BASE_URL
@@ -574,6 +586,7 @@ async def test_options(hass: HomeAssistant, simulator: EnlightenSimulator) -> No
     entry = await create_entry(hass, simulator)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
+    assert result["data_schema"] is not None
     schema = result["data_schema"].schema
     suggested = {str(k): k.description["suggested_value"] for k in schema}
     assert suggested == {
@@ -626,3 +639,28 @@ async def test_options_out_of_bounds(hass: HomeAssistant, simulator: EnlightenSi
                 CONF_UNDERPERFORMANCE_DAYS: 3,
             },
         )
+
+
+def test_translations_cover_every_key() -> None:
+    """Every error, abort, exception and sensor key used in code has an English text."""
+    import json
+    import re
+    from pathlib import Path
+
+    from custom_components.enphase_enlighten.sensor import SITE_ENERGY_SENSORS
+
+    root = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    en = json.loads((root / "translations" / "en.json").read_text())
+    icons = json.loads((root / "icons.json").read_text())
+    flow = (root / "config_flow.py").read_text()
+    errors = set(re.findall(r'errors\["base"\] = "(\w+)"', flow))
+    aborts = set(re.findall(r'reason="(\w+)"', flow))
+    assert errors <= set(en["config"]["error"])
+    assert aborts <= set(en["config"]["abort"])
+    raised: set[str] = set()
+    for module in ("__init__.py", "coordinator.py", "energy.py"):
+        raised |= set(re.findall(r'translation_key="(\w+)"', (root / module).read_text()))
+    assert raised <= set(en["exceptions"])
+    sensor_keys = {d.translation_key for d in SITE_ENERGY_SENSORS}
+    assert sensor_keys <= set(en["entity"]["sensor"])
+    assert sensor_keys <= set(icons["entity"]["sensor"])

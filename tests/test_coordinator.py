@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -19,6 +20,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.enphase_enlighten.api import AuthError, EnlightenClient
 from custom_components.enphase_enlighten.const import DOMAIN, EV_FAST_INTERVAL
 from custom_components.enphase_enlighten.coordinator import EnlightenOptions
 from tests.helpers import create_entry, setup_integration
@@ -62,8 +64,10 @@ async def test_failing_optional_endpoint_keeps_the_rest(
     assert before.profile is not None
     assert before.profile.profile == "self-consumption"
 
-    simulator.site(1000001).battery.profile = "backup_only"
-    simulator.site(1000001).battery.reserve = 100
+    battery = simulator.site(1000001).battery
+    assert battery is not None
+    battery.profile = "backup_only"
+    battery.reserve = 100
     simulator.inject_fault("battery_status.json", status=503)
     simulator.clear_requests()
     await site.async_refresh()
@@ -222,7 +226,8 @@ async def test_energy_never_goes_backwards(
     """Lower or broken lifetime data never lowers a total."""
     entry = await _full_site(hass, simulator)
     energy = entry.runtime_data.energy
-    totals = energy.data.totals["production"]
+    totals_before = energy.data.totals
+    totals = totals_before["production"]
     assert totals.lifetime_kwh is not None
     assert totals.today_kwh is not None
     lifetime = totals.lifetime_kwh
@@ -244,6 +249,8 @@ async def test_energy_never_goes_backwards(
     assert energy.last_update_success
     assert energy.data.totals["production"].lifetime_kwh == lifetime
     assert energy.data.totals["production"].today_kwh == totals.today_kwh
+    # A flow missing from the payload keeps its last totals.
+    assert energy.data.totals["consumption"] == totals_before["consumption"]
     state = hass.states.get("sensor.demo_home_lifetime_production")
     assert state is not None
     assert float(state.state) == shown
@@ -304,9 +311,7 @@ async def test_inverter_parts_fail_keep_previous(
     assert energy.data.inverter_status == before.inverter_status
 
 
-async def test_events_are_not_replayed(
-    hass: HomeAssistant, simulator: EnlightenSimulator
-) -> None:
+async def test_events_are_not_replayed(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
     """Existing events are not new; a new one is reported once; a restart replays nothing."""
     entry = await _full_site(hass, simulator)
     energy = entry.runtime_data.energy
@@ -419,17 +424,126 @@ async def test_legacy_site(hass: HomeAssistant, simulator: EnlightenSimulator) -
 
 
 async def test_scheduled_refresh_after_interval(
-    hass: HomeAssistant, simulator: EnlightenSimulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, simulator: EnlightenSimulator
 ) -> None:
     """Coordinators with listeners poll again once their interval has passed."""
     await _full_site(hass, simulator)
     simulator.clear_requests()
-    freezer.tick(timedelta(seconds=901))
-    async_fire_time_changed(hass, dt_util.utcnow())
-    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=901))
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert simulator.requests_to("lifetime_energy")
     assert not simulator.requests_to("devices.json")
-    freezer.tick(timedelta(seconds=3600))
-    async_fire_time_changed(hass, dt_util.utcnow())
-    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3601))
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert simulator.requests_to("devices.json")
+
+
+async def test_ev_boost_reschedules(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
+    """Boosting a polled coordinator reschedules its next refresh at the fast cadence."""
+    entry = await _full_site(hass, simulator)
+    ev = entry.runtime_data.ev
+    assert ev is not None
+    unsub = ev.async_add_listener(lambda: None)
+    ev.boost()
+    ev.boost()
+    assert ev.update_interval == EV_FAST_INTERVAL
+    simulator.clear_requests()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=16))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert simulator.requests_to("ev_chargers/status")
+    unsub()
+
+
+async def test_first_refresh_without_lifetime_energy(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A failing lifetime endpoint at setup still loads the entry with the other parts."""
+    entry = await create_entry(hass, simulator)
+    simulator.inject_fault("lifetime_energy", status=503)
+    simulator.inject_fault("events/homeowner", status=200, body='{"events": []}')
+    assert await setup_integration(hass, entry)
+    energy = entry.runtime_data.energy
+    assert energy.data.lifetime is None
+    assert energy.data.totals == {}
+    assert energy.data.inverter_today_wh
+    assert hass.states.get("sensor.demo_home_lifetime_production") is None
+
+    simulator.clear_faults()
+    simulator.site(1000001).add_event(
+        "evse_unplugged", EV_SN, "IQ EV Charger", at=dt_util.utcnow() + timedelta(minutes=1)
+    )
+    await energy.async_refresh()
+    refreshed = energy.data
+    assert refreshed.lifetime is not None
+    # The first event page was empty: older events are not replayed, newer ones are new.
+    assert [e.event_key for e in refreshed.new_events] == ["evse_unplugged"]
+
+
+async def test_lifetime_failure_keeps_previous(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A failing lifetime endpoint keeps the previous buckets and totals."""
+    entry = await _full_site(hass, simulator)
+    energy = entry.runtime_data.energy
+    before = energy.data
+    simulator.inject_fault("lifetime_energy", status=503)
+    await energy.async_refresh()
+    assert energy.last_update_success
+    assert energy.data.lifetime == before.lifetime
+    assert energy.data.totals == before.totals
+
+
+async def test_auth_error_in_inverter_lifetime(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """An auth failure in the second-stage lifetime inverter read still fails the refresh."""
+    entry = await _full_site(hass, simulator)
+    energy = entry.runtime_data.energy
+    today = energy.data.inverter_today_wh
+    ids = {s.serial: s.inverter_id for s in energy.data.inverter_status.values()}
+    by_id = {ids[serial]: value for serial, value in today.items()}
+    with patch.object(EnlightenClient, "inverter_energy", side_effect=[by_id, AuthError("lost")]):
+        await energy.async_refresh()
+    assert not energy.last_update_success
+
+
+async def test_unexpected_exception_in_a_part(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A programming error in a part is not swallowed as a partial failure."""
+    entry = await _full_site(hass, simulator)
+    site = entry.runtime_data.site
+    assert site is not None
+    with patch.object(EnlightenClient, "storm_alert", side_effect=RuntimeError("bug")):
+        await site.async_refresh()
+    assert not site.last_update_success
+    assert isinstance(site.last_exception, RuntimeError)
+
+
+async def test_new_hardware_kind_reloads(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A charger appearing in the inventory reloads the entry once to add it."""
+    entry = await create_entry(
+        hass, simulator, email=MULTI_EMAIL, password=MULTI_PASSWORD, site_id="1000002"
+    )
+    assert await setup_integration(hass, entry)
+    assert not entry.runtime_data.capabilities.has_charger
+    devices = {
+        "result": [
+            {"type": "envoy", "devices": [{"serial_number": "GW0000000002", "name": "IQ Gateway"}]},
+            {"type": "iqevse", "devices": [{"serial_number": "EV0000000009", "name": "New"}]},
+        ]
+    }
+    simulator.inject_fault("devices.json", status=200, body=json.dumps(devices))
+    inventory = entry.runtime_data.inventory
+    await inventory.async_refresh()
+    await hass.async_block_till_done()
+    assert entry.runtime_data.inventory is not inventory
+    assert entry.runtime_data.capabilities.inventory.chargers
+    # The summary still lists no charger, so there is nothing to poll and no reload loop.
+    assert entry.runtime_data.ev is None
+    reloaded = entry.runtime_data.inventory
+    await reloaded.async_refresh()
+    await hass.async_block_till_done()
+    assert entry.runtime_data.inventory is reloaded

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,15 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.enphase_enlighten import async_remove_config_entry_device
 from custom_components.enphase_enlighten.const import CONF_SESSION, CONF_USER_ID, DOMAIN
-from custom_components.enphase_enlighten.entity import device_identifier, site_identifier
+from custom_components.enphase_enlighten.energy import EnergyData
+from custom_components.enphase_enlighten.entity import (
+    charger_device_info,
+    device_identifier,
+    gateway_child_device_info,
+    inverter_device_info,
+    site_identifier,
+)
+from custom_components.enphase_enlighten.sensor import SITE_ENERGY_SENSORS
 from tests.helpers import create_entry, setup_integration
 from tests.simulator import (
     MFA_EMAIL,
@@ -106,9 +115,7 @@ async def test_setup_full_site(hass: HomeAssistant, simulator: EnlightenSimulato
     }
 
 
-async def test_restart_without_new_otp(
-    hass: HomeAssistant, simulator: EnlightenSimulator
-) -> None:
+async def test_restart_without_new_otp(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
     """An MFA account restarts from the stored session: no login, no code."""
     entry = await create_entry(
         hass, simulator, email=MFA_EMAIL, password=MFA_PASSWORD, store_password=False
@@ -245,13 +252,13 @@ async def test_unload_leaves_nothing_behind(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
     for coordinator in coordinators:
-        assert coordinator._unsub_refresh is None  # noqa: SLF001
+        assert coordinator._unsub_refresh is None
     state = hass.states.get("sensor.demo_home_lifetime_production")
     assert state is not None
     assert state.state == "unavailable"
     simulator.clear_requests()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(days=2))
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert simulator.requests == []
 
 
@@ -267,11 +274,13 @@ async def test_micros_only_site_never_calls_battery_or_ev(
     runtime = entry.runtime_data
     assert runtime.site is None
     assert runtime.ev is None
+    simulator.clear_requests()
     for hours in (1, 2, 3):
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=hours))
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
     paths = [r.path for r in simulator.requests]
     assert any("lifetime_energy" in p for p in paths)
+    assert any("devices.json" in p for p in paths)
     assert [p for p in paths if any(part in p for part in BATTERY_OR_EV_PATHS)] == []
 
 
@@ -323,3 +332,65 @@ async def test_remove_config_entry_device(
         config_entry_id=entry.entry_id, identifiers={device_identifier("OLD000000001")}
     )
     assert await async_remove_config_entry_device(hass, entry, gone)
+
+
+async def test_device_hierarchy_builders(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """Batteries, meters and inverters hang under the gateway, the charger under the site."""
+    entry = await create_entry(hass, simulator)
+    assert await setup_integration(hass, entry)
+    runtime = entry.runtime_data
+    registry = dr.async_get(hass)
+    site = registry.async_get_device_by_identifier(site_identifier("1000001"), entry.entry_id)
+    gateway = registry.async_get_device_by_identifier(
+        device_identifier("GW0000000001"), entry.entry_id
+    )
+    assert site is not None
+    assert gateway is not None
+    devices = runtime.inventory.data.devices
+    assert devices is not None
+    gateway_serial = runtime.capabilities.gateway_serial
+
+    battery_info = gateway_child_device_info(hass, entry, devices.batteries[0], gateway_serial)
+    assert battery_info["via_device_id"] == gateway.id
+    assert battery_info["model"] == "IQ Battery"
+    assert battery_info["model_id"] == "B05-T02-ROW00-1-2"
+    assert battery_info["sw_version"]
+    meter_info = gateway_child_device_info(hass, entry, devices.meters[0], None)
+    assert meter_info["via_device_id"] == site.id
+
+    inverter = next(iter(runtime.inventory.data.inverters.values()))
+    inverter_info = inverter_device_info(hass, entry, inverter, gateway_serial)
+    assert inverter_info["via_device_id"] == gateway.id
+    assert inverter_info["serial_number"] == inverter.serial
+    assert inverter_device_info(hass, entry, inverter, None)["via_device_id"] == site.id
+
+    summary = runtime.inventory.data.chargers["EV0000000001"]
+    assert runtime.ev is not None
+    status = runtime.ev.data.chargers["EV0000000001"]
+    charger_info = charger_device_info(hass, entry, "EV0000000001", summary, status)
+    assert charger_info["via_device_id"] == site.id
+    assert charger_info["model"] == summary.model
+    with_sku = replace(summary, sku="IQ-EVSE-EU-3032-0105-1300")
+    sku_info = charger_device_info(hass, entry, "EV0000000001", with_sku)
+    assert sku_info["model_id"] == "IQ-EVSE-EU-3032-0105-1300"
+    assert charger_info["sw_version"] == summary.firmware
+    bare = charger_device_info(hass, entry, "EV0000000001", None, None)
+    assert bare["name"] == "IQ EV Charger"
+    assert "model" not in bare
+
+    for info in (battery_info, meter_info, inverter_info, charger_info):
+        device = registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
+        assert device.via_device_id in (site.id, gateway.id)
+
+    # A parent that is not registered (yet) is simply not linked.
+    other = await create_entry(hass, simulator, site_id="1000002", logged_in=False)
+    orphan = gateway_child_device_info(hass, other, devices.batteries[0], "GW0000000002")
+    assert "via_device_id" not in orphan
+
+
+def test_energy_sensor_without_flow() -> None:
+    """A sensor whose flow is missing from the data reports no value."""
+    data = EnergyData(site_date=dt_util.now().date(), timezone="UTC")
+    assert all(description.value_fn(data) is None for description in SITE_ENERGY_SENSORS)

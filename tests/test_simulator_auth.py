@@ -197,7 +197,7 @@ async def test_bearer_token_rules(
     driver = await _demo(simulator, client_session)
     assert (await driver.get(SCHED_PREF)).status == 200
     assert (await driver.get(SCHED_PREF, omit=("Authorization",))).status == 401
-    forged = jwt.encode({"session_id": driver.session_id, "exp": 4102444800}, "x", "HS256")
+    forged = jwt.encode({"session_id": driver.session_id, "exp": 4102444800}, "k" * 32, "HS256")
     bad = await driver.get(SCHED_PREF, headers={"Authorization": f"Bearer {forged}"})
     assert bad.status == 401
     driver2 = await _demo(simulator, client_session)

@@ -222,7 +222,7 @@ async def test_grid_toggle_needs_fresh_otp(
     assert (await driver.call("POST", GRID_STATE, data=on)).status == 403
     assert await _verify(driver, simulator.grid_otp) is True
     assert (await driver.call("POST", GRID_STATE, data=on)).status == 200
-    assert grid.off_grid is False
+    assert simulator.site(FULL).grid.off_grid is False
     bad = {"envoy_serial_number": "GW-NOPE", "state": "1"}
     assert (await driver.call("POST", GRID_STATE, data=bad)).status == 400
 

@@ -212,6 +212,27 @@ async def test_legacy_charger_shape_and_kwh(
     assert live.json["duration_s"] == 900
 
 
+async def test_offline_gateway_and_charger(
+    simulator: EnlightenSimulator, client_session: aiohttp.ClientSession
+) -> None:
+    """Commands answer 473 with the gateway offline and 552 with the charger offline."""
+    driver = await _driver(simulator, client_session)
+    site = simulator.site(FULL)
+    body = {"chargingLevel": 16, "connectorId": 1}
+    site.gateway.connected = False
+    assert (await driver.call("POST", START, json=body)).status == 473
+    assert (await driver.get(f"{EVC}/{FULL}/ev_chargers/start_live_stream")).status == 473
+    site.gateway.connected = True
+    site.chargers[SN].connected = False
+    reply = await driver.call("POST", START, json=body)
+    assert (reply.status, reply.json["message"]) == (552, "CONNECTION_NOT_ESTABLISHED")
+    assert (await _charger(driver))["connected"] is False
+    site.chargers[SN].connected = True
+    site.chargers[SN].faulted = True
+    assert (await driver.call("POST", START, json=body)).status == 409
+    assert (await _charger(driver))["connectors"][0]["connectorStatusType"] == "FAULTED"
+
+
 async def test_trigger_message_validation(
     simulator: EnlightenSimulator, client_session: aiohttp.ClientSession
 ) -> None:

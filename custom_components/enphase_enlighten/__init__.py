@@ -22,6 +22,7 @@ from .api import (
     MfaRequired,
     RateLimited,
 )
+from .battery_command import BatteryCommandManager, async_remove_store
 from .const import (
     CONF_BASE_URL,
     CONF_SESSION,
@@ -42,6 +43,8 @@ from .coordinator import (
 )
 from .energy import EnergyCoordinator
 from .entity import async_register_hub_devices, device_identifier, site_identifier
+from .ev_settings import EvSettingsCoordinator
+from .services import async_setup_services
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (service actions are registered here)."""
+    async_setup_services(hass)
     return True
 
 
@@ -103,6 +107,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) ->
         runtime.site = SiteCoordinator(hass, entry, client, capabilities, options)
     if capabilities.has_charger:
         runtime.ev = EvCoordinator(hass, entry, client, capabilities, options)
+        runtime.ev_settings = EvSettingsCoordinator(hass, entry, client, capabilities, options)
 
     for coordinator in runtime.coordinators:
         await coordinator.async_config_entry_first_refresh()
@@ -118,6 +123,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) ->
     entry.async_on_unload(inventory.async_add_listener(_register_hub_devices))
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if runtime.site is not None:
+        # Resume a timed battery command that was running before a restart.
+        runtime.battery_command = BatteryCommandManager(hass, entry, runtime.site)
+        entry.async_on_unload(runtime.battery_command.async_stop)
+        await runtime.battery_command.async_start()
     return True
 
 
@@ -131,6 +141,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) -
     await Store[dict[str, object]](
         hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
     ).async_remove()
+    await async_remove_store(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

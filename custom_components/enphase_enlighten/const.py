@@ -11,7 +11,16 @@ DOMAIN: Final = "enphase_enlighten"
 MANUFACTURER: Final = "Enphase Energy"
 
 # Platforms are forwarded in this order; later platforms append to the list.
-PLATFORMS: Final[list[Platform]] = [Platform.SENSOR]
+PLATFORMS: Final[list[Platform]] = [
+    Platform.SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SWITCH,
+    Platform.TIME,
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+]
 
 # Config entry data keys.
 CONF_BASE_URL: Final = "base_url"

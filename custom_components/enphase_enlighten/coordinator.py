@@ -64,12 +64,17 @@ from .const import (
 )
 
 if TYPE_CHECKING:
+    from .battery_command import BatteryCommandManager
     from .energy import EnergyCoordinator
+    from .ev_settings import EvSettingsCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
 # Endpoints of one refresh run concurrently, at most this many at a time.
 MAX_PARALLEL_REQUESTS = 2
+# Entities keep showing the last data through failed refreshes; after this many
+# failures in a row the data counts as stale and they become unavailable.
+STALE_AFTER_FAILURES = 3
 
 
 type EnlightenConfigEntry = ConfigEntry[EnlightenRuntimeData]
@@ -142,6 +147,15 @@ class EvData:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestedProfile:
+    """A profile/reserve change sent to the cloud, shown until the cloud reflects it."""
+
+    profile: str
+    reserve: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SiteData:
     """Battery and grid state (5 min cadence); a part is None until first read."""
 
@@ -175,11 +189,17 @@ class EnlightenRuntimeData:
     energy: EnergyCoordinator
     site: SiteCoordinator | None = None
     ev: EvCoordinator | None = None
+    ev_settings: EvSettingsCoordinator | None = None
+    battery_command: BatteryCommandManager | None = None
 
     @property
     def coordinators(self) -> list[EnlightenCoordinator[Any]]:
         """Every coordinator of the entry."""
-        return [c for c in (self.inventory, self.energy, self.site, self.ev) if c is not None]
+        return [
+            c
+            for c in (self.inventory, self.energy, self.site, self.ev, self.ev_settings)
+            if c is not None
+        ]
 
 
 @callback
@@ -266,6 +286,35 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.client = client
         self.capabilities = capabilities
         self.site_id = capabilities.site_id
+        self.failed_refreshes = 0
+
+    @property
+    def data_fresh(self) -> bool:
+        """Whether entities may show the data: present, not stale, session valid.
+
+        A failed refresh or two (a cloud hiccup, a rate limit) keep the last data
+        on screen; after STALE_AFTER_FAILURES failures in a row, or at once when
+        the authentication failed, it is no longer shown.
+        """
+        if self.data is None:
+            return False
+        if self.last_update_success:
+            return True
+        if isinstance(self.last_exception, ConfigEntryAuthFailed):
+            return False
+        return self.failed_refreshes < STALE_AFTER_FAILURES
+
+    @callback
+    @override
+    def _async_refresh_finished(self) -> None:
+        """Count failures in a row; tell the entities when the data turns stale."""
+        if self.last_update_success:
+            self.failed_refreshes = 0
+            return
+        self.failed_refreshes += 1
+        # The base class notifies listeners of the first failure in a row only.
+        if self.failed_refreshes == STALE_AFTER_FAILURES:
+            self.async_update_listeners()
 
     @override
     async def _async_update_data(self) -> DataT:
@@ -312,10 +361,19 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         if not calls:
             return {}
         semaphore = asyncio.Semaphore(MAX_PARALLEL_REQUESTS)
+        fatal: list[EnlightenError] = []
 
         async def run(call: Callable[[], Awaitable[Any]]) -> Any:
             async with semaphore:
-                return await call()
+                # After an auth loss or a rate limit, parts not yet started are
+                # skipped: no further logins, no requests before Retry-After.
+                if fatal:
+                    raise fatal[0]
+                try:
+                    return await call()
+                except (AuthError, MfaRequired, RateLimited) as err:
+                    fatal.append(err)
+                    raise
 
         outcomes = await asyncio.gather(
             *(run(call) for call in calls.values()), return_exceptions=True
@@ -326,7 +384,7 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
             if isinstance(outcome, (AuthError, MfaRequired, RateLimited)):
                 raise outcome
             if isinstance(outcome, EnlightenError):
-                _LOGGER.debug("Enlighten %s of site %s failed: %s", key, "<site>", outcome)
+                _LOGGER.debug("Enlighten %s failed, keeping its previous data: %s", key, outcome)
                 errors.append(outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome
@@ -424,6 +482,8 @@ class SiteCoordinator(EnlightenCoordinator[SiteData]):
             name="site",
             interval=timedelta(seconds=options.site_interval),
         )
+        # Optimistic holder: the last profile change this integration sent.
+        self.requested_profile: RequestedProfile | None = None
 
     @override
     async def _async_fetch(self) -> SiteData:
@@ -488,6 +548,11 @@ class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
         if seeded:
             results["devices"] = caps.inventory
             results["chargers"] = list(caps.chargers)
+        devices: Inventory | None = results.get("devices")
+        if devices is not None and _hardware_kinds(devices) != _hardware_kinds(caps.inventory):
+            # Capabilities are decided at setup; a new kind of hardware needs a reload.
+            _LOGGER.info("The site's hardware changed; reloading to add the new devices")
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
         previous = self.data or InventoryData()
         inverter_list: InverterList | None = results.get("inverters")
         chargers: list[ChargerSummary] | None = results.get("chargers")
@@ -504,3 +569,8 @@ class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
             ),
             backup_history=results.get("backup_history", previous.backup_history),
         )
+
+
+def _hardware_kinds(inventory: Inventory) -> tuple[bool, bool, bool]:
+    """Which capability-deciding hardware the inventory lists (battery, controller, EV)."""
+    return bool(inventory.batteries), bool(inventory.controllers), bool(inventory.chargers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -71,6 +72,9 @@ async def async_get_config_entry_diagnostics(
         for coordinator in runtime.coordinators
     }
     capabilities = _plain(runtime.capabilities)
+    # The setup-time inventory is repeated in the inventory coordinator's data.
+    capabilities.pop("inventory", None)
+    capabilities.pop("chargers", None)
     diagnostics = {
         "entry": {
             "title": entry.title,
@@ -101,6 +105,8 @@ def _plain(value: Any) -> Any:
         return plain
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
     return value
 
 

@@ -217,8 +217,9 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
             return {}
         today_key = today.isoformat()
         totals: dict[str, EnergyTotals] = {}
-        for flow, values in lifetime.series.items():
-            known = [v for v in values if v is not None and _finite(v)]
+        # Flows known from earlier refreshes keep their totals when a payload lacks them.
+        for flow in dict.fromkeys([*lifetime.series, *self._lifetime_kwh]):
+            known = [v for v in lifetime.series.get(flow, []) if v is not None and _finite(v)]
             lifetime_kwh: float | None = None
             if known:
                 lifetime_kwh = max(sum(known) / 1000, self._lifetime_kwh.get(flow, 0.0))
@@ -261,7 +262,8 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         if stamps:
             self._event_watermark = max([*stamps, self._event_watermark or 0.0])
         elif first_run:
-            self._event_watermark = 0.0
+            # Nothing to anchor on yet: only events from now on count as new.
+            self._event_watermark = dt_util.utcnow().timestamp()
         ids = [e.id for e in (*fresh, *latest) if e.id is not None]
         self._seen_event_ids = list(dict.fromkeys([*ids, *self._seen_event_ids]))[
             :MAX_SEEN_EVENT_IDS

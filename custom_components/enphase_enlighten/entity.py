@@ -68,10 +68,10 @@ def _hardware_info(device: InventoryDevice, default_name: str) -> DeviceInfo:
         manufacturer=MANUFACTURER,
         serial_number=serial,
     )
+    if model := device.channel_type or device.name:
+        info["model"] = model
     if device.sku:
-        info["model"] = device.sku
-    if device.channel_type or device.name:
-        info["model_id"] = device.channel_type or device.name
+        info["model_id"] = device.sku
     if device.firmware:
         info["sw_version"] = device.firmware
     return info
@@ -115,10 +115,10 @@ def inverter_device_info(
         manufacturer=MANUFACTURER,
         serial_number=inverter.serial,
     )
-    if inverter.sku:
-        info["model"] = inverter.sku
     if inverter.model:
-        info["model_id"] = inverter.model
+        info["model"] = inverter.model
+    if inverter.sku:
+        info["model_id"] = inverter.sku
     if inverter.firmware:
         info["sw_version"] = inverter.firmware
     if inverter.part_number:
@@ -148,10 +148,10 @@ def charger_device_info(
         serial_number=serial,
     )
     if summary is not None:
-        if summary.sku:
-            info["model"] = summary.sku
         if summary.model:
-            info["model_id"] = summary.model
+            info["model"] = summary.model
+        if model_id := summary.sku or summary.part_number:
+            info["model_id"] = model_id
         if summary.firmware:
             info["sw_version"] = summary.firmware
         if summary.processor_board_version:
@@ -200,8 +200,8 @@ class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity
     @property
     @override
     def available(self) -> bool:
-        """Available when the last refresh worked and this entity's data is present."""
-        return super().available and self.coordinator.data is not None and self.data_available
+        """Available while the coordinator's data is not stale and holds this entity's part."""
+        return self.coordinator.data_fresh and self.data_available
 
     @property
     def data_available(self) -> bool:

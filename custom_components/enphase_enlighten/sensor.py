@@ -1,66 +1,70 @@
-"""Sensors of the Enphase Enlighten integration."""
+"""Sensors: EV chargers, site energy, batteries, battery settings, grid, devices, inverters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import override
+from collections.abc import Iterator
+from functools import partial
+from typing import Any, override
 
-from homeassistant.components.sensor import (
-    SensorDeviceClass,
-    SensorEntity,
-    SensorEntityDescription,
-    SensorStateClass,
-)
-from homeassistant.const import UnitOfEnergy
+from homeassistant.components.sensor import SensorEntity
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .api import Inverter
 from .const import CONF_SITE_ID
-from .coordinator import EnlightenConfigEntry
-from .energy import EnergyCoordinator, EnergyData
-from .entity import EnlightenEntity, site_device_info
+from .coordinator import EnlightenConfigEntry, InventoryCoordinator
+from .descriptions import (
+    EnlightenSourceEntity,
+    Source,
+    battery_source,
+    build_group,
+    charger_source,
+    charger_summary_source,
+    inventory_device_source,
+)
+from .devices import (
+    KIND_BATTERY,
+    KIND_GATEWAY,
+    async_add_dynamic_entities,
+    async_setup_device_upkeep,
+    site_hardware,
+)
+from .energy import EnergyCoordinator
+from .entity import (
+    charger_device_info,
+    gateway_child_device_info,
+    gateway_device_info,
+    inverter_device_info,
+    site_device_info,
+)
+from .sensor_descriptions import (
+    BACKUP_SENSORS,
+    BATTERY_SENSORS,
+    BATTERY_SETTINGS_SENSORS,
+    DEVICE_SENSORS,
+    EV_ENERGY_SENSORS,
+    EV_MODERN_SENSORS,
+    EV_SENSORS,
+    EV_SUMMARY_SENSORS,
+    INVERTER_CARD_SENSORS,
+    INVERTER_COUNT_SENSORS,
+    INVERTER_SENSORS,
+    PROFILE_SENSORS,
+    SITE_BATTERY_SENSORS,
+    SITE_ENERGY_SENSORS,
+    STORM_SENSORS,
+    EnlightenSensorEntityDescription,
+    InverterReading,
+    SensorValue,
+    inverter_reading,
+)
+
+__all__ = ["SITE_ENERGY_SENSORS", "EnlightenSensor", "EnlightenSensorEntityDescription"]
 
 PARALLEL_UPDATES = 0
 
-
-@dataclass(frozen=True, kw_only=True)
-class EnlightenEnergySensorEntityDescription(SensorEntityDescription):
-    """A site energy sensor; ``flow`` names the lifetime_energy series it needs."""
-
-    flow: str
-    value_fn: Callable[[EnergyData], float | None]
-
-
-def _site_energy(key: str, flow: str, *, lifetime: bool) -> EnlightenEnergySensorEntityDescription:
-    def value(data: EnergyData) -> float | None:
-        totals = data.totals.get(flow)
-        if totals is None:
-            return None
-        return totals.lifetime_kwh if lifetime else totals.today_kwh
-
-    return EnlightenEnergySensorEntityDescription(
-        key=key,
-        translation_key=key,
-        flow=flow,
-        value_fn=value,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-    )
-
-
-SITE_ENERGY_SENSORS: tuple[EnlightenEnergySensorEntityDescription, ...] = (
-    _site_energy("production_today", "production", lifetime=False),
-    _site_energy("production_lifetime", "production", lifetime=True),
-    _site_energy("consumption_today", "consumption", lifetime=False),
-    _site_energy("consumption_lifetime", "consumption", lifetime=True),
-    _site_energy("grid_import_today", "import", lifetime=False),
-    _site_energy("grid_import_lifetime", "import", lifetime=True),
-    _site_energy("grid_export_today", "export", lifetime=False),
-    _site_energy("grid_export_lifetime", "export", lifetime=True),
-)
+# --------------------------------------------------------------------------- setup
 
 
 async def async_setup_entry(
@@ -68,25 +72,151 @@ async def async_setup_entry(
     entry: EnlightenConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the site energy sensors for the flows the site reports."""
-    energy = entry.runtime_data.energy
-    flows = energy.data.totals if energy.data else {}
-    device_info = site_device_info(entry)
+    """Add the sensors; devices that appear later get theirs without a reload."""
+    runtime = entry.runtime_data
     site_id: str = entry.data[CONF_SITE_ID]
-    async_add_entities(
-        EnlightenEnergySensor(energy, description, serial=site_id, device_info=device_info)
-        for description in SITE_ENERGY_SENSORS
-        if description.flow in flows
-    )
+    inventory, energy, site, ev = runtime.inventory, runtime.energy, runtime.site, runtime.ev
+    group = partial(build_group, EnlightenSensor)
+    site_info = site_device_info(entry)
+
+    def site_energy() -> list[EnlightenSensor[Any]]:
+        return group(
+            energy, SITE_ENERGY_SENSORS, lambda: energy.data, serial=site_id, device_info=site_info
+        )
+
+    def site_state() -> Iterator[EnlightenSensor[Any]]:
+        if site is None:
+            return
+        parts: list[tuple[tuple[EnlightenSensorEntityDescription[Any], ...], Source[Any]]] = [
+            (SITE_BATTERY_SENSORS, lambda: site.data.battery_status),
+            (PROFILE_SENSORS, lambda: site.data.profile),
+            (STORM_SENSORS, lambda: site.data.storm_alert),
+            (BATTERY_SETTINGS_SENSORS, lambda: site.data.battery_settings),
+        ]
+        for descriptions, source in parts:
+            yield from group(site, descriptions, source, serial=site_id, device_info=site_info)
+
+    def hardware() -> Iterator[EnlightenSensor[Any]]:
+        data = inventory.data
+        if site is not None:
+            yield from group(
+                inventory,
+                BACKUP_SENSORS,
+                lambda: inventory.data.backup_history,
+                serial=site_id,
+                device_info=site_info,
+            )
+        if inventory.capabilities.has_microinverters and data.inverter_summary is not None:
+            yield from group(
+                inventory,
+                INVERTER_COUNT_SENSORS,
+                lambda: inventory.data.inverter_summary,
+                serial=site_id,
+                device_info=site_info,
+            )
+        gateway = inventory.capabilities.gateway_serial
+        for item in site_hardware(runtime):
+            if item.kind == KIND_BATTERY:
+                info = gateway_child_device_info(hass, entry, item.device, gateway)
+                if site is not None:
+                    yield from group(
+                        site,
+                        BATTERY_SENSORS,
+                        battery_source(site, item.serial),
+                        serial=item.serial,
+                        device_info=info,
+                    )
+                continue
+            info = (
+                gateway_device_info(hass, entry, item.device)
+                if item.kind == KIND_GATEWAY
+                else gateway_child_device_info(hass, entry, item.device, gateway)
+            )
+            yield from group(
+                inventory,
+                DEVICE_SENSORS,
+                inventory_device_source(inventory, item.serial),
+                serial=item.serial,
+                device_info=info,
+            )
+        if inventory.capabilities.has_microinverters:
+            for serial, inverter in data.inverters.items():
+                info = inverter_device_info(hass, entry, inverter, gateway)
+                yield from group(
+                    energy,
+                    INVERTER_SENSORS,
+                    _inverter_source(energy, serial),
+                    serial=serial,
+                    device_info=info,
+                )
+                yield from group(
+                    inventory,
+                    INVERTER_CARD_SENSORS,
+                    _inverter_card_source(inventory, serial),
+                    serial=serial,
+                    device_info=info,
+                )
+
+    def chargers() -> Iterator[EnlightenSensor[Any]]:
+        if ev is None:
+            return
+        single = len(ev.data.chargers) == 1
+        for serial, status in ev.data.chargers.items():
+            summary = inventory.data.chargers.get(serial)
+            info = charger_device_info(hass, entry, serial, summary, status)
+            descriptions = EV_SENSORS if ev.data.legacy_shape else EV_SENSORS + EV_MODERN_SENSORS
+            yield from group(
+                ev, descriptions, charger_source(ev, serial), serial=serial, device_info=info
+            )
+            yield from group(
+                inventory,
+                EV_SUMMARY_SENSORS,
+                charger_summary_source(inventory, serial),
+                serial=serial,
+                device_info=info,
+            )
+            # The evse flow is site wide: it belongs to a charger only when there is one.
+            if single and "evse" in energy.data.totals:
+                yield from group(
+                    energy,
+                    EV_ENERGY_SENSORS,
+                    lambda: energy.data.totals.get("evse"),
+                    serial=serial,
+                    device_info=info,
+                )
+
+    add = partial(async_add_dynamic_entities, hass, entry, Platform.SENSOR, async_add_entities)
+    add(coordinator=energy, build=site_energy)
+    add(coordinator=None, build=lambda: list(site_state()))
+    add(coordinator=inventory, build=lambda: list(hardware()))
+    add(coordinator=ev, build=lambda: list(chargers()))
+    async_setup_device_upkeep(hass, entry)
 
 
-class EnlightenEnergySensor(EnlightenEntity[EnergyCoordinator], SensorEntity):
-    """A site energy total from the lifetime energy buckets."""
+def _inverter_source(energy: EnergyCoordinator, serial: str) -> Source[InverterReading]:
+    return lambda: inverter_reading(energy.data, serial)
 
-    entity_description: EnlightenEnergySensorEntityDescription
+
+def _inverter_card_source(inventory: InventoryCoordinator, serial: str) -> Source[Inverter]:
+    return lambda: inventory.data.inverters.get(serial)
+
+
+class EnlightenSensor[SourceT](EnlightenSourceEntity[SourceT], SensorEntity):
+    """A sensor of the site or one of its devices."""
+
+    entity_description: EnlightenSensorEntityDescription[SourceT]
 
     @property
     @override
-    def native_value(self) -> float | None:
-        """The guarded total in kWh."""
-        return self.entity_description.value_fn(self.coordinator.data)
+    def native_value(self) -> SensorValue:
+        """The description's value for the current source."""
+        source = self.source
+        return None if source is None else self.entity_description.value_fn(source)
+
+    @property
+    @override
+    def native_unit_of_measurement(self) -> str | None:
+        """The configured currency for money sensors, else the description's unit."""
+        if self.entity_description.currency:
+            return self.hass.config.currency
+        return super().native_unit_of_measurement

@@ -195,7 +195,12 @@ try {
     const d = devices.find((x) => x.id === id);
     return d?.name_by_user ?? d?.name ?? "";
   };
-  result.entities = registry.filter((e) => e.platform === job.domain).length;
+  const ours = registry.filter((e) => e.platform === job.domain);
+  result.entities = ours.length;
+  // An entity with a translation key but no name lost its translation.
+  result.untranslated = ours
+    .filter((e) => e.translation_key && !e.original_name)
+    .map((e) => `${e.entity_id} (${e.translation_key})`);
   log(`${result.entities} entities from ${job.domain}`);
 
   await page.goto(`${job.ha_url}/config/integrations/integration/${job.domain}`);

@@ -149,6 +149,9 @@ def test_ev_charging_and_battery_reserve_from_the_ui(socket_enabled: None, tmp_p
             for body in writes
         ), f"no reserve write with {reserve['after']}; BatteryConfig writes: {writes}"
 
+        assert result["entities"] > 0
+        assert not result["untranslated"], f"entities without a name: {result['untranslated']}"
+
         # Nothing from our integration failed while we clicked.
         log = stack.logs["hass"].read_text(errors="replace")
         errors = [

@@ -360,6 +360,8 @@ async def start_charging(request: web.Request) -> web.Response:
             "Bad request",
             details=f"Charging level should be in the range [{ch.min_amps}-{ch.max_amps}]",
         )
+    if not site.gateway.connected:
+        fail(473, "IQ_GATEWAY_NOT_REPORTING")
     if not ch.connected:
         fail(552, "CONNECTION_NOT_ESTABLISHED")
     if ch.faulted:
@@ -378,6 +380,8 @@ async def stop_charging(request: web.Request) -> web.Response:
     singular = "/ev_charger/" in request.path
     if ch.accepted_stop_variant is not None:
         _check_variant(STOP_RULES[ch.accepted_stop_variant], request.method, singular, None)
+    if not site.gateway.connected:
+        fail(473, "IQ_GATEWAY_NOT_REPORTING")
     if not ch.connected:
         fail(552, "CONNECTION_NOT_ESTABLISHED")
     engine.request_stop(site, ch, sim_of(request).now)

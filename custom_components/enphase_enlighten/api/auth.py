@@ -330,7 +330,13 @@ class AuthMixin(ApiBase):
             self._state.mfa_pending = True
             _LOGGER.debug("Login needs a one-time code")
             raise MfaRequired("A one-time code was sent by e-mail")
-        raise InvalidCredentials("Wrong e-mail or password")
+        message = root.get("message")
+        refused = isinstance(message, str) and message.strip().lower() != "success"
+        if as_bool(root.get("success")) is False or refused:
+            raise InvalidCredentials("Wrong e-mail or password")
+        # Neither a session nor a refusal: a garbled answer is no reason to ask for
+        # the password again.
+        raise InvalidResponse("Unexpected login answer")
 
     async def _auth_call(self, path: str, form: Mapping[str, str]) -> dict[str, Any]:
         payload = await self.request("POST", path, form=form, authenticated=False)

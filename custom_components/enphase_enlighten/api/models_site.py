@@ -47,7 +47,8 @@ class Site:
         sites: list[Self] = []
         for item in dicts(raw):
             site_id = as_str(first(item, "id", "site_id", "system_id"))
-            if site_id is not None:
+            # Enlighten site ids are positive integers; anything else is not a site.
+            if site_id is not None and site_id.isdigit() and int(site_id) > 0:
                 sites.append(
                     cls(
                         site_id=site_id,

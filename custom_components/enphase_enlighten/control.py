@@ -1,0 +1,76 @@
+"""Shared plumbing of the controls: Enlighten errors become translated HA errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from .api import (
+    AuthError,
+    CommandRejected,
+    EnlightenError,
+    ForbiddenError,
+    GatewayNotReporting,
+    LiveStreamNotSupported,
+    MfaRequired,
+    RateLimited,
+)
+from .const import DOMAIN
+from .coordinator import EnlightenConfigEntry
+from .entity import charger_device_info
+
+
+def control_error(key: str, **placeholders: str) -> HomeAssistantError:
+    """A translated error of this integration."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders or None,
+    )
+
+
+@asynccontextmanager
+async def command_errors(
+    hass: HomeAssistant, entry: EnlightenConfigEntry, *, charger: bool = False
+) -> AsyncIterator[None]:
+    """Turn what the client raises inside the block into a message a user understands.
+
+    With ``charger`` a 409/422 answer means the charger is not plugged in or not
+    ready. A lost session starts the reauthentication flow.
+    """
+    try:
+        yield
+    except CommandRejected as err:
+        message = err.message or str(err.status)
+        if charger and err.status in (409, 422):
+            raise control_error("charger_not_ready", message=message) from err
+        raise control_error("command_rejected", message=message) from err
+    except (AuthError, MfaRequired) as err:
+        entry.async_start_reauth(hass)
+        raise control_error("auth_failed") from err
+    except RateLimited as err:
+        raise control_error("command_rate_limited") from err
+    except LiveStreamNotSupported as err:
+        raise control_error("live_stream_not_supported") from err
+    except GatewayNotReporting as err:
+        raise control_error("gateway_not_reporting") from err
+    except ForbiddenError as err:
+        raise control_error("command_forbidden", message=err.message or "403") from err
+    except EnlightenError as err:
+        raise control_error("command_failed", error=str(err)) from err
+
+
+def charger_device(hass: HomeAssistant, entry: EnlightenConfigEntry, serial: str) -> DeviceInfo:
+    """Device info of a charger from what the coordinators know about it."""
+    runtime = entry.runtime_data
+    inventory = runtime.inventory.data
+    summary = inventory.chargers.get(serial) if inventory else None
+    if summary is None:
+        summary = next((c for c in runtime.capabilities.chargers if c.serial == serial), None)
+    ev_data = runtime.ev.data if runtime.ev else None
+    status = ev_data.chargers.get(serial) if ev_data else None
+    return charger_device_info(hass, entry, serial, summary, status)

@@ -1,0 +1,234 @@
+"""Numbers: EV charging current, battery backup reserve and shutdown level."""
+
+from __future__ import annotations
+
+from typing import override
+
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfElectricCurrent
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .battery_command import (
+    FULL_BACKUP,
+    MAX_RESERVE,
+    MIN_RESERVE,
+    async_after_profile_change,
+    profile_view,
+    reserve_for,
+)
+from .const import DOMAIN
+from .control import charger_device, command_errors
+from .coordinator import EnlightenConfigEntry, EvCoordinator, SiteCoordinator
+from .entity import EnlightenEntity, site_device_info
+from .ev_settings import EvSettingsCoordinator
+
+PARALLEL_UPDATES = 1
+
+# Used when the charger summary leaves chargeLevelDetails out.
+DEFAULT_MIN_AMPS = 6
+DEFAULT_MAX_AMPS = 32
+
+CHARGING_CURRENT = NumberEntityDescription(
+    key="charging_current",
+    translation_key="charging_current",
+    device_class=NumberDeviceClass.CURRENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    mode=NumberMode.SLIDER,
+)
+BACKUP_RESERVE = NumberEntityDescription(
+    key="backup_reserve",
+    translation_key="backup_reserve",
+    native_unit_of_measurement=PERCENTAGE,
+    native_min_value=MIN_RESERVE,
+    native_max_value=MAX_RESERVE,
+    native_step=1,
+    mode=NumberMode.SLIDER,
+)
+SHUTDOWN_LEVEL = NumberEntityDescription(
+    key="shutdown_level",
+    translation_key="shutdown_level",
+    native_unit_of_measurement=PERCENTAGE,
+    native_step=1,
+    entity_category=EntityCategory.CONFIG,
+    mode=NumberMode.SLIDER,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnlightenConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the charging current of each charger and the battery numbers."""
+    runtime = entry.runtime_data
+    entities: list[NumberEntity] = []
+    if runtime.ev is not None and runtime.ev.data is not None and runtime.ev_settings is not None:
+        entities.extend(
+            ChargingCurrentNumber(
+                runtime.ev,
+                runtime.ev_settings,
+                serial=sn,
+                device_info=charger_device(hass, entry, sn),
+            )
+            for sn in runtime.ev.data.chargers
+        )
+    if runtime.site is not None:
+        info = site_device_info(entry)
+        site_id = runtime.site.site_id
+        entities.append(
+            BackupReserveNumber(runtime.site, BACKUP_RESERVE, serial=site_id, device_info=info)
+        )
+        entities.append(
+            ShutdownLevelNumber(runtime.site, SHUTDOWN_LEVEL, serial=site_id, device_info=info)
+        )
+    async_add_entities(entities)
+
+
+class ChargingCurrentNumber(EnlightenEntity[EvCoordinator], NumberEntity):
+    """Charging current: applied at once while charging, else with the next start."""
+
+    def __init__(
+        self,
+        coordinator: EvCoordinator,
+        settings: EvSettingsCoordinator,
+        *,
+        serial: str,
+        device_info: DeviceInfo,
+    ) -> None:
+        """Bind to the charger status and to the settings holding the chosen current."""
+        super().__init__(coordinator, CHARGING_CURRENT, serial=serial, device_info=device_info)
+        self._settings = settings
+        summary = settings.summaries.get(serial)
+        low = (summary.charge_min if summary else None) or DEFAULT_MIN_AMPS
+        high = (summary.charge_max if summary else None) or (
+            int(summary.max_current) if summary and summary.max_current else DEFAULT_MAX_AMPS
+        )
+        self._attr_native_min_value = low
+        self._attr_native_max_value = max(high, low)
+        self._attr_native_step = (summary.charge_granularity if summary else None) or 1
+
+    @property
+    @override
+    def data_available(self) -> bool:
+        return self.serial in self.coordinator.data.chargers
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        """The current in use while charging, else the one chosen for the next start."""
+        status = self.coordinator.data.chargers[self.serial]
+        level = status.session.charge_level
+        if status.charging and level is not None:
+            return level
+        return self._settings.desired_amps.get(self.serial, level)
+
+    @override
+    async def async_set_native_value(self, value: float) -> None:
+        """Check the step, then send the current (while charging) or keep it."""
+        amps = round(value)
+        low, step = round(self.native_min_value), round(self.native_step or 1)
+        if amps != value or (amps - low) % step:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_charging_current",
+                translation_placeholders={
+                    "value": f"{value:g}",
+                    "min": str(low),
+                    "max": str(round(self.native_max_value)),
+                    "step": str(step),
+                },
+            )
+        self._settings.desired_amps[self.serial] = amps
+        status = self.coordinator.data.chargers[self.serial]
+        if not status.charging:
+            self.async_write_ha_state()
+            return
+        coordinator = self.coordinator
+        async with command_errors(self.hass, coordinator.config_entry, charger=True):
+            await coordinator.client.start_charging(coordinator.site_id, self.serial, amps)
+        coordinator.boost()
+        await coordinator.async_request_refresh()
+
+
+class BackupReserveNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
+    """Battery backup reserve (10-100 %; full backup keeps 100 %)."""
+
+    @property
+    @override
+    def data_available(self) -> bool:
+        view = profile_view(self.coordinator)
+        return view is not None and view.reserve is not None
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        """The reserve, or the requested one while a change is pending."""
+        view = profile_view(self.coordinator)
+        return view.reserve if view else None
+
+    @override
+    async def async_set_native_value(self, value: float) -> None:
+        """Send the reserve with the current (or pending) profile."""
+        view = profile_view(self.coordinator)
+        profile = view.profile if view else None
+        if profile is None:
+            return
+        reserve = round(value)
+        if profile == FULL_BACKUP and reserve != MAX_RESERVE:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="full_backup_reserve"
+            )
+        reserve = reserve_for(profile, reserve)
+        coordinator = self.coordinator
+        async with command_errors(self.hass, coordinator.config_entry):
+            await coordinator.client.set_profile(coordinator.site_id, profile, reserve)
+        await async_after_profile_change(coordinator, profile, reserve)
+
+
+class ShutdownLevelNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
+    """Battery shutdown level, between the limits the cloud reports."""
+
+    @property
+    @override
+    def data_available(self) -> bool:
+        settings = self.coordinator.data.battery_settings
+        return settings is not None and settings.very_low_soc is not None
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        """The shutdown level."""
+        settings = self.coordinator.data.battery_settings
+        return settings.very_low_soc if settings else None
+
+    @property
+    @override
+    def native_min_value(self) -> float:
+        """The lowest level allowed (veryLowSocMin)."""
+        settings = self.coordinator.data.battery_settings if self.coordinator.data else None
+        return (settings.very_low_soc_min if settings else None) or 0
+
+    @property
+    @override
+    def native_max_value(self) -> float:
+        """The highest level allowed (veryLowSocMax)."""
+        settings = self.coordinator.data.battery_settings if self.coordinator.data else None
+        return (settings.very_low_soc_max if settings else None) or 100
+
+    @override
+    async def async_set_native_value(self, value: float) -> None:
+        """Send the new level (the number service already checked the limits)."""
+        coordinator = self.coordinator
+        async with command_errors(self.hass, coordinator.config_entry):
+            await coordinator.client.set_battery_settings(
+                coordinator.site_id, veryLowSoc=round(value)
+            )
+        await coordinator.async_request_refresh()

@@ -1,0 +1,188 @@
+"""The benchmark scenarios, run by ``scripts/bench`` through pytest (not part of the test suite).
+
+Each scenario appends one JSON line of measurements to the file named by
+``ENLIGHTEN_BENCH_RESULTS``; ``python -m scripts.bench_lib`` prints the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+import tracemalloc
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import patch
+
+import aiohttp
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from scripts.bench_lib.harness import (
+    CHARGER_SN,
+    EV_STATUS,
+    SITE_FULL,
+    SITE_LARGE,
+    SITE_MICROS,
+    RemoteSim,
+    count_families,
+    create_site_entry,
+    keep_polling,
+    max_gap_s,
+    run_for,
+    settle,
+)
+
+pytestmark = pytest.mark.usefixtures("recorder_mock")
+
+SITES = {"a": SITE_FULL, "b": SITE_FULL, "c": SITE_MICROS, "d": SITE_LARGE}
+LATENCY_S = 0.2
+CPU_ROUNDS = 7
+
+
+def _record(kind: str, scenario: str, **values: Any) -> None:
+    path = os.environ.get("ENLIGHTEN_BENCH_RESULTS")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"kind": kind, "scenario": scenario, **values}) + "\n")
+
+
+async def _cpu_per_refresh(
+    hass: HomeAssistant, sim: RemoteSim, entry: MockConfigEntry
+) -> dict[str, dict[str, float]]:
+    """Median CPU time of one refresh (request, parse, entity state writes) per coordinator.
+
+    ``thread`` is the event loop's thread (where the integration runs);
+    ``process`` adds Home Assistant's other threads (recorder, executor).
+    """
+    result: dict[str, dict[str, float]] = {}
+    for coordinator in entry.runtime_data.coordinators:
+        name = coordinator.name.rsplit(" ", 1)[-1]
+        thread: list[float] = []
+        process: list[float] = []
+        for _ in range(CPU_ROUNDS):
+            # New data every round, so that entities really write their states.
+            await sim.advance(60)
+            t0, p0 = time.thread_time(), time.process_time()
+            await coordinator.async_refresh()
+            await settle(hass)
+            thread.append(time.thread_time() - t0)
+            process.append(time.process_time() - p0)
+        result[name] = {
+            "thread_ms": statistics.median(thread) * 1000,
+            "process_ms": statistics.median(process) * 1000,
+        }
+    return result
+
+
+async def _peak_memory_kib(hass: HomeAssistant, sim: RemoteSim, entry: MockConfigEntry) -> float:
+    """Peak of Python heap growth while every coordinator refreshes once (tracemalloc)."""
+    await sim.advance(60)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        for coordinator in entry.runtime_data.coordinators:
+            await coordinator.async_refresh()
+            await settle(hass)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return (peak - base) / 1024
+
+
+@pytest.mark.parametrize("scenario", ["a", "b", "c", "d"])
+async def test_hour(
+    hass: HomeAssistant, remote_sim: RemoteSim, freezer: FrozenDateTimeFactory, scenario: str
+) -> None:
+    """One simulated hour after setup: requests by family, EV status age, CPU, memory."""
+    sim = remote_sim
+    site_id = SITES[scenario]
+    if scenario == "b":
+        await sim.set_state(site_id, f"chargers.{CHARGER_SN}.charging", True)
+    freezer.move_to(await sim.now())
+    entry = await create_site_entry(hass, sim, site_id)
+    await sim.clear()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await settle(hass)
+    keep_polling(entry)
+    setup_requests = len(await sim.recorded())
+    await sim.clear()
+    start = await sim.now()
+    await run_for(hass, freezer, sim, 3600)
+    requests = await sim.recorded()
+    values: dict[str, Any] = {
+        "site_id": site_id,
+        "families": count_families(requests),
+        "total": len(requests),
+        "setup_requests": setup_requests,
+        "ev_max_age_s": max_gap_s(requests, EV_STATUS, start),
+    }
+    _record("hour", scenario, **values)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("scenario", ["a", "d"])
+async def test_cpu_and_memory(hass: HomeAssistant, remote_sim: RemoteSim, scenario: str) -> None:
+    """CPU time per refresh and peak memory, on Home Assistant's real clock (no time mocking)."""
+    sim = remote_sim
+    entry = await create_site_entry(hass, sim, SITES[scenario])
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await settle(hass)
+    _record(
+        "cpu",
+        scenario,
+        cpu=await _cpu_per_refresh(hass, sim, entry),
+        peak_kib=await _peak_memory_kib(hass, sim, entry),
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize("scenario", ["a", "c", "d"])
+async def test_first_refresh(hass: HomeAssistant, remote_sim: RemoteSim, scenario: str) -> None:
+    """Entry setup (capabilities + first refresh of every coordinator) at 200 ms per request."""
+    sim = remote_sim
+    entry = await create_site_entry(hass, sim, SITES[scenario])
+    await sim.set_latency(LATENCY_S)
+    await sim.clear()
+
+    durations: list[float] = []
+    in_flight = SimpleNamespace(now=0, peak=0)
+
+    async def on_start(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
+        ctx.started = time.perf_counter()
+        in_flight.now += 1
+        in_flight.peak = max(in_flight.peak, in_flight.now)
+
+    async def on_end(_s: Any, ctx: SimpleNamespace, _p: Any) -> None:
+        durations.append(time.perf_counter() - ctx.started)
+        in_flight.now -= 1
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_start)
+    trace.on_request_end.append(on_end)
+    trace.on_request_exception.append(on_end)
+
+    def traced_session(hass: HomeAssistant, **kwargs: Any) -> aiohttp.ClientSession:
+        return async_create_clientsession(hass, trace_configs=[trace], **kwargs)
+
+    with patch(
+        "custom_components.enphase_enlighten.async_create_clientsession", traced_session
+    ):
+        started = time.perf_counter()
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await settle(hass)
+        wall = time.perf_counter() - started
+    _record(
+        "first_refresh",
+        scenario,
+        wall_s=wall,
+        slowest_s=max(durations),
+        requests=len(durations),
+        max_in_flight=in_flight.peak,
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,0 +1,613 @@
+"""Fault matrix: every endpoint family against every way the cloud can misbehave.
+
+One Home Assistant instance per family; every fault of the family runs against it in
+turn. A cell passes when the refresh raised nothing unexpected, the entry stayed
+loaded, reauthentication started exactly when the session was really lost, the
+family's last good data and the energy totals were kept, Retry-After was honoured,
+and the next scheduled refresh after the fault cleared recovered. The results are
+printed as a table at the end of the run (see ``matrix_report``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_EMAIL, CONF_PASSWORD
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.enphase_enlighten.api import EnlightenClient
+from custom_components.enphase_enlighten.const import (
+    CONF_BASE_URL,
+    CONF_STORE_PASSWORD,
+    DOMAIN,
+    SECTION_ADVANCED,
+)
+from custom_components.enphase_enlighten.coordinator import EnlightenCoordinator
+from custom_components.enphase_enlighten.entity import EnlightenEntity
+from tests.helpers import create_entry, setup_integration
+from tests.simulator import DEMO_EMAIL, DEMO_PASSWORD, MULTI_EMAIL, MULTI_PASSWORD
+from tests.simulator import EnlightenSimulator
+
+pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
+
+SITE = "1000001"
+LOGIN = "/login/login.json"
+# Short client timeout so that the "timeout" fault costs a fraction of a second.
+CLIENT_TIMEOUT = 0.4
+SLOW = 2.0
+LOGIN_PAGE = (
+    '<!DOCTYPE html><html><body><form action="/login/login" method="post">'
+    '<input name="user[email]"></form></body></html>'
+)
+
+type Json = Any
+type Mutator = Callable[[Json], Json]
+
+
+# -- payload mutations ------------------------------------------------------------
+
+
+def wrong_types(value: Json) -> Json:
+    """Same shape, every leaf replaced by a value of another JSON type."""
+    if isinstance(value, dict):
+        return {k: wrong_types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if value and all(isinstance(v, dict) for v in value):
+            return [wrong_types(v) for v in value]
+        return {"unexpected": True}
+    if isinstance(value, bool) or isinstance(value, int | float):
+        return "n/a"
+    if isinstance(value, str):
+        return ["n/a"]
+    return {}
+
+
+def _numbers(value: Json, replacement: float) -> Json:
+    if isinstance(value, dict):
+        return {k: _numbers(v, replacement) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v, replacement) for v in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return replacement
+    return value
+
+
+def all_zero(value: Json) -> Json:
+    """Every number (energy arrays included) set to zero."""
+    return _numbers(value, 0)
+
+
+def all_nan(value: Json) -> Json:
+    """Every number (energy arrays included) set to NaN (valid for Python's json)."""
+    return _numbers(value, math.nan)
+
+
+# -- the faults -------------------------------------------------------------------
+
+AUTH, FAIL, RATE, PAYLOAD = "auth", "fail", "rate", "payload"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One way an endpoint can misbehave."""
+
+    name: str
+    kind: str
+    status: int | None = None
+    body: str | None = None
+    content_type: str = "application/json"
+    retry_after: bool = False
+    reset: bool = False
+    latency: float = 0.0
+    mutate: Mutator | None = None
+
+
+def _status(code: int) -> Fault:
+    return Fault(str(code), FAIL, status=code)
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault("401", AUTH, status=401, body='{"message": "Not Authorized"}'),
+    *(_status(code) for code in (403, 404, 405, 409, 422)),
+    Fault("429 Retry-After", RATE, status=429, retry_after=True),
+    Fault("429", RATE, status=429),
+    *(_status(code) for code in (500, 502, 503, 550, 551, 552)),
+    Fault("timeout", FAIL, latency=SLOW),
+    Fault("connection reset", FAIL, reset=True),
+    Fault("HTML login page", AUTH, status=200, body=LOGIN_PAGE, content_type="text/html"),
+    Fault("malformed JSON", FAIL, status=200, body='{"data": [1, 2'),
+    Fault("empty body", FAIL, status=200, body=""),
+    Fault("wrong types", PAYLOAD, mutate=wrong_types),
+    Fault("all-zero numbers", PAYLOAD, mutate=all_zero),
+    Fault("NaN numbers", PAYLOAD, mutate=all_nan),
+)
+
+
+# -- the endpoint families ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A polled endpoint: the fault matches ``fragment``; ``path``/``params`` sample it."""
+
+    fragment: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
+
+
+@dataclass(frozen=True)
+class Family:
+    """Endpoints that fail together, the coordinators reading them and their data."""
+
+    name: str
+    label: str
+    endpoints: tuple[Endpoint, ...]
+    coordinators: tuple[str, ...] = ()
+    part: Callable[[Any], Any] = lambda runtime: None
+
+
+EVSE = "/service/evse_controller"
+BATTERY_CONFIG = "/service/batteryConfig/api/v1"
+
+
+def _site_part(runtime: Any, *names: str) -> tuple[Any, ...]:
+    return tuple(getattr(runtime.site.data, name) for name in names)
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        "auth/login",
+        "login",
+        (Endpoint(LOGIN, LOGIN, method="POST"),),
+        ("ev",),
+        lambda rt: rt.ev.data.chargers,
+    ),
+    Family(
+        "site discovery",
+        "sites",
+        (Endpoint("search_sites", "/app-api/search_sites.json"),),
+    ),
+    Family(
+        "EV status",
+        "ev",
+        (Endpoint("ev_chargers/status", f"{EVSE}/{SITE}/ev_chargers/status"),),
+        ("ev",),
+        lambda rt: rt.ev.data.chargers,
+    ),
+    Family(
+        "EV summary",
+        "ev_sum",
+        (
+            Endpoint(
+                "ev_chargers/summary",
+                f"{EVSE}/api/v2/{SITE}/ev_chargers/summary",
+                {"filter_retired": "true"},
+            ),
+        ),
+        ("inventory",),
+        lambda rt: rt.inventory.data.chargers,
+    ),
+    Family(
+        "battery status",
+        "batt",
+        (Endpoint("battery_status.json", f"/pv/settings/{SITE}/battery_status.json"),),
+        ("site",),
+        lambda rt: _site_part(rt, "battery_status"),
+    ),
+    Family(
+        "BatteryConfig",
+        "bcfg",
+        (
+            Endpoint("/profile/", f"{BATTERY_CONFIG}/profile/{SITE}", {"source": "enho"}),
+            Endpoint("/batterySettings/", f"{BATTERY_CONFIG}/batterySettings/{SITE}"),
+            Endpoint("/stormGuard/", f"{BATTERY_CONFIG}/stormGuard/{SITE}/stormAlert"),
+        ),
+        ("site",),
+        lambda rt: _site_part(rt, "profile", "battery_settings", "storm_alert"),
+    ),
+    Family(
+        "grid",
+        "grid",
+        (
+            Endpoint("grid_control_check", f"/app-api/{SITE}/grid_control_check.json"),
+            Endpoint("off_grid_due", f"/app-api/{SITE}/off_grid_due_to_grid_outage"),
+        ),
+        ("site",),
+        lambda rt: _site_part(rt, "grid_check", "off_grid"),
+    ),
+    Family(
+        "inventory devices",
+        "devices",
+        (Endpoint("devices.json", f"/app-api/{SITE}/devices.json"),),
+        ("inventory",),
+        lambda rt: rt.inventory.data.devices,
+    ),
+    Family(
+        "inverters",
+        "invs",
+        (
+            Endpoint("inverters.json", f"/app-api/{SITE}/inverters.json", {"limit": "500"}),
+            Endpoint("inverter_status_x", f"/systems/{SITE}/inverter_status_x.json"),
+            Endpoint(
+                "inverter_data_x",
+                f"/systems/{SITE}/inverter_data_x/energy.json",
+                {"start_date": "{today}", "end_date": "{today}"},
+            ),
+        ),
+        ("inventory", "energy"),
+        lambda rt: (
+            rt.inventory.data.inverters,
+            rt.energy.data.inverter_status,
+            rt.energy.data.inverter_today_wh,
+            rt.energy.data.inverter_lifetime_wh,
+        ),
+    ),
+    Family(
+        "lifetime energy",
+        "life",
+        (Endpoint("lifetime_energy", f"/pv/systems/{SITE}/lifetime_energy"),),
+        ("energy",),
+        lambda rt: rt.energy.data.lifetime,
+    ),
+    Family(
+        "events",
+        "events",
+        (
+            Endpoint(
+                "events/homeowner",
+                f"/service/events-platform-service/v1.0/{SITE}/events/homeowner",
+                {"page_size": "30", "locale": "en"},
+            ),
+        ),
+        ("energy",),
+        lambda rt: rt.energy.data.events,
+    ),
+    Family(
+        "backup history",
+        "backup",
+        (Endpoint("battery_backup_history", f"/app-api/{SITE}/battery_backup_history.json"),),
+        ("inventory",),
+        lambda rt: rt.inventory.data.backup_history,
+    ),
+)
+
+# fault name -> family label -> passed
+RESULTS: dict[str, dict[str, bool]] = {}
+
+
+def matrix_report() -> list[str]:
+    """The summary table (faults × families), printed by the terminal summary hook."""
+    if not RESULTS:
+        return []
+    labels = [f.label for f in FAMILIES if any(f.label in row for row in RESULTS.values())]
+    width = max(len(f.name) for f in FAULTS)
+    lines = [" ".join([f"{'fault':<{width}}", *(f"{lb:>7}" for lb in labels), "   pass"])]
+    passed = total = 0
+    for fault in FAULTS:
+        row = RESULTS.get(fault.name, {})
+        cells = [
+            f"{'-' if lb not in row else ('ok' if row[lb] else 'FAIL'):>7}" for lb in labels
+        ]
+        ok = sum(row.values())
+        passed += ok
+        total += len(row)
+        lines.append(" ".join([f"{fault.name:<{width}}", *cells, f"{ok:>4}/{len(row)}"]))
+    lines.append(f"{passed}/{total} cells passed")
+    return lines
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
+    """The integration depends on the recorder: prepare it before `hass`."""
+
+
+@pytest.fixture(autouse=True)
+def quiet_sql() -> Iterator[None]:
+    """Keep the recorder's SQL echo out of the test output."""
+    logger = logging.getLogger("sqlalchemy.engine")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients made by the integration and the config flow give up after CLIENT_TIMEOUT."""
+    quick = functools.partial(EnlightenClient, request_timeout=CLIENT_TIMEOUT)
+    monkeypatch.setattr("custom_components.enphase_enlighten.EnlightenClient", quick)
+    monkeypatch.setattr("custom_components.enphase_enlighten.config_flow.EnlightenClient", quick)
+
+
+# -- the runner -------------------------------------------------------------------------
+
+
+class Probe(EnlightenEntity[EnlightenCoordinator[Any]]):
+    """A bare entity of a coordinator, to read the availability rule."""
+
+
+@dataclass
+class Cell:
+    """Problems found for one fault × family cell."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def check(self, condition: bool, problem: str) -> None:
+        if not condition:
+            self.problems.append(problem)
+
+
+class MatrixRun:
+    """One family's Home Assistant instance, simulator and config entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        simulator: EnlightenSimulator,
+        entry: MockConfigEntry,
+        family: Family,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        self.hass = hass
+        self.sim = simulator
+        self.entry = entry
+        self.family = family
+        self.caplog = caplog
+        self._unsubs: list[Callable[[], None]] = []
+        self.samples: dict[str, Json] = {}
+
+    @property
+    def runtime(self) -> Any:
+        return self.entry.runtime_data
+
+    def coordinator(self, name: str) -> EnlightenCoordinator[Any]:
+        coordinator: EnlightenCoordinator[Any] = getattr(self.runtime, name)
+        return coordinator
+
+    def listen(self) -> None:
+        """Keep every coordinator polling, as its entities would."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs = [c.async_add_listener(lambda: None) for c in self.runtime.coordinators]
+
+    @property
+    def interval(self) -> float:
+        return max(
+            self.coordinator(n).update_interval.total_seconds()  # type: ignore[union-attr]
+            for n in self.family.coordinators
+        )
+
+    async def sample(self) -> None:
+        """Read each endpoint's real answer, the base of the payload mutations."""
+        client: EnlightenClient = self.runtime.client
+        today = self.sim.site(SITE).today().isoformat()
+        for endpoint in self.family.endpoints:
+            if endpoint.method == "POST":
+                self.samples[endpoint.fragment] = await _fresh_login(self.sim)
+                continue
+            params = {k: v.format(today=today) for k, v in endpoint.params.items()}
+            self.samples[endpoint.fragment] = await client.request(
+                "GET", endpoint.path, params=params or None
+            )
+
+    def inject(self, fault: Fault, retry_after: int) -> None:
+        for endpoint in self.family.endpoints:
+            body = fault.body
+            status = fault.status
+            if fault.mutate is not None:
+                body = json.dumps(fault.mutate(self.samples[endpoint.fragment]))
+                status = 200
+            self.sim.inject_fault(
+                endpoint.fragment,
+                status=status,
+                body=body,
+                content_type=fault.content_type,
+                headers={"Retry-After": str(retry_after)} if fault.retry_after else None,
+                reset=fault.reset,
+                latency=fault.latency,
+            )
+
+    def reauth_flows(self) -> list[dict[str, Any]]:
+        return [
+            dict(flow)
+            for flow in self.hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+            if flow["context"]["source"] == SOURCE_REAUTH
+        ]
+
+    def logins(self) -> int:
+        return len(self.sim.requests_to(LOGIN, "POST"))
+
+    def family_requests(self) -> int:
+        return sum(len(self.sim.requests_to(e.fragment)) for e in self.family.endpoints)
+
+    async def tick(self, seconds: float) -> None:
+        """Let ``seconds`` of Home Assistant time pass (scheduled refreshes run)."""
+        async_fire_time_changed(self.hass, dt_util.utcnow() + timedelta(seconds=seconds))
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    def unexpected_errors(self) -> list[str]:
+        return [
+            r.getMessage()
+            for r in self.caplog.records
+            if r.exc_info is not None and r.levelno >= logging.ERROR
+        ]
+
+    async def finish_reauth(self) -> bool:
+        """Answer the pending reauthentication with the password (as the user would)."""
+        flows = self.reauth_flows()
+        if not flows:
+            return False
+        result = await self.hass.config_entries.flow.async_configure(
+            flows[0]["flow_id"], {CONF_PASSWORD: DEMO_PASSWORD, CONF_STORE_PASSWORD: True}
+        )
+        await self.hass.async_block_till_done()
+        self.listen()
+        return result.get("reason") == "reauth_successful"
+
+    async def run_cell(self, fault: Fault) -> list[str]:
+        """Inject ``fault``, refresh, check the outcome, clear it and check recovery."""
+        cell = Cell()
+        family, hass = self.family, self.hass
+        expect_reauth = fault.kind == AUTH and not (
+            family.name == "auth/login" and fault.name != "401"
+        )
+        interval = self.interval
+        retry_after = int(2 * interval)
+        before = family.part(self.runtime)
+        totals = self.runtime.energy.data.totals
+        self.caplog.clear()
+        if family.name == "auth/login":
+            # The session is gone, so the refresh has to log in (into the fault).
+            self.sim.expire_sessions()
+            await self.sample()
+        self.inject(fault, retry_after)
+        logins = self.logins()
+        for name in family.coordinators:
+            coordinator = self.coordinator(name)
+            await coordinator.async_refresh()
+            await hass.async_block_till_done()
+            error = coordinator.last_exception
+            cell.check(
+                error is None or isinstance(error, UpdateFailed | ConfigEntryAuthFailed),
+                f"{name}: unexpected {error!r}",
+            )
+            if fault.kind == RATE:
+                cell.check(isinstance(error, UpdateFailed), f"{name}: 429 did not fail")
+                wanted = retry_after if fault.retry_after else None
+                got = getattr(error, "retry_after", None)
+                cell.check(got == wanted, f"{name}: retry_after {got} != {wanted}")
+            if fault.kind in (FAIL, RATE):
+                probe = Probe(
+                    coordinator, EntityDescription(key="probe"), serial="probe", device_info=DeviceInfo()
+                )
+                cell.check(probe.available, f"{name}: unavailable after a single failure")
+        cell.check(not self.unexpected_errors(), f"errors logged: {self.unexpected_errors()}")
+        cell.check(self.entry.state is ConfigEntryState.LOADED, f"entry {self.entry.state}")
+        reauth = bool(self.reauth_flows())
+        cell.check(reauth == expect_reauth, f"reauth started: {reauth}")
+        made = self.logins() - logins
+        cell.check(made <= len(family.coordinators), f"{made} logins")
+        if fault.kind != PAYLOAD:
+            cell.check(family.part(self.runtime) == before, "last good data not kept")
+        cell.check(self.runtime.energy.data.totals == totals, "energy totals changed")
+
+        self.sim.clear_faults()
+        if expect_reauth:
+            cell.check(await self.finish_reauth(), "reauth did not complete")
+            cell.check(self.entry.state is ConfigEntryState.LOADED, "not loaded after reauth")
+        elif fault.kind == RATE and fault.retry_after:
+            self.sim.clear_requests()
+            await self.tick(interval + 1)
+            cell.check(self.family_requests() == 0, "polled before Retry-After")
+            await self.tick(retry_after + 1)
+        else:
+            await self.tick(interval + 1)
+        for name in family.coordinators:
+            coordinator = self.coordinator(name)
+            cell.check(coordinator.last_update_success, f"{name}: did not recover")
+        cell.check(family.part(self.runtime) == before, "data differs after recovery")
+        cell.check(self.runtime.energy.data.totals == totals, "energy totals changed")
+        cell.check(not self.unexpected_errors(), f"errors logged: {self.unexpected_errors()}")
+        for flow in self.hass.config_entries.flow.async_progress_by_handler(DOMAIN):
+            self.hass.config_entries.flow.async_abort(flow["flow_id"])
+        return cell.problems
+
+    async def run_discovery_cell(self, fault: Fault) -> list[str]:
+        """Site discovery happens in the config flow: it must end cleanly, then work."""
+        cell = Cell()
+        self.caplog.clear()
+        self.inject(fault, 60)
+        credentials = {
+            CONF_EMAIL: MULTI_EMAIL,
+            CONF_PASSWORD: MULTI_PASSWORD,
+            CONF_STORE_PASSWORD: True,
+            SECTION_ADVANCED: {CONF_BASE_URL: self.sim.url},
+        }
+        flows = self.hass.config_entries.flow
+        try:
+            result = await flows.async_init(DOMAIN, context={"source": SOURCE_USER})
+            result = await flows.async_configure(result["flow_id"], credentials)
+        except Exception as err:  # noqa: BLE001 - the cell records what escaped
+            cell.problems.append(f"flow raised {err!r}")
+        else:
+            if fault.kind == PAYLOAD:
+                cell.check(
+                    result["type"] in (FlowResultType.ABORT, FlowResultType.FORM),
+                    f"flow ended with {result['type']}",
+                )
+            else:
+                cell.check(
+                    result.get("reason") == "cannot_connect", f"flow: {result.get('reason')}"
+                )
+        cell.check(not self.unexpected_errors(), f"errors logged: {self.unexpected_errors()}")
+        cell.check(self.entry.state is ConfigEntryState.LOADED, f"entry {self.entry.state}")
+        cell.check(not self.reauth_flows(), "reauth started")
+        self.sim.clear_faults()
+        for flow in flows.async_progress_by_handler(DOMAIN):
+            flows.async_abort(flow["flow_id"])
+        result = await flows.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await flows.async_configure(result["flow_id"], credentials)
+        cell.check(result.get("step_id") == "site", "discovery did not recover")
+        for flow in flows.async_progress_by_handler(DOMAIN):
+            flows.async_abort(flow["flow_id"])
+        return cell.problems
+
+
+async def _fresh_login(simulator: EnlightenSimulator) -> Json:
+    """A real login answer (a valid session), the base of the login payload faults."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        async with session.post(
+            simulator.url + LOGIN,
+            data={"user[email]": DEMO_EMAIL, "user[password]": DEMO_PASSWORD},
+        ) as response:
+            return await response.json()
+
+
+type CellRunner = Callable[[Fault], Awaitable[list[str]]]
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=[f.label for f in FAMILIES])
+async def test_fault_matrix(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    caplog: pytest.LogCaptureFixture,
+    family: Family,
+) -> None:
+    """Every fault of ``family``: handled, kept, backed off and recovered."""
+    entry = await create_entry(hass, simulator)
+    assert await setup_integration(hass, entry)
+    run = MatrixRun(hass, simulator, entry, family, caplog)
+    run.listen()
+    await run.sample()
+    runner: CellRunner = run.run_discovery_cell if not family.coordinators else run.run_cell
+    failures: dict[str, list[str]] = {}
+    for fault in FAULTS:
+        problems = await runner(fault)
+        RESULTS.setdefault(fault.name, {})[family.label] = not problems
+        if problems:
+            failures[fault.name] = problems
+    assert not failures, f"{family.name}: {failures}"
