@@ -7,6 +7,7 @@ are recorded.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,16 @@ async def _tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: fl
     await hass.async_block_till_done()
 
 
+async def _stop_automations(hass: HomeAssistant) -> None:
+    """Detach the triggers (the time pattern would outlive the test otherwise)."""
+    await hass.services.async_call(
+        "automation", "turn_off", {"entity_id": "all", "stop_actions": True}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
 @pytest.fixture
-async def surplus(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Recorder:
+async def surplus(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> AsyncIterator[Recorder]:
     """The surplus blueprint with export reported as negative grid power."""
     freezer.move_to("2026-06-01 10:00:30+00:00")
     hass.states.async_set(SWITCH, "off")
@@ -76,7 +85,8 @@ async def surplus(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Record
         SURPLUS,
         {"charging_switch": SWITCH, "charging_current": CURRENT, "grid_power": GRID_POWER},
     )
-    return calls
+    yield calls
+    await _stop_automations(hass)
 
 
 async def test_surplus_starts_charging_at_the_current_the_export_allows(
@@ -131,7 +141,7 @@ async def test_surplus_stops_after_the_delay(
 
 
 @pytest.fixture
-async def grid(hass: HomeAssistant) -> Recorder:
+async def grid(hass: HomeAssistant) -> AsyncIterator[Recorder]:
     """The guided grid blueprint with a start button and a code field."""
     hass.states.async_set("input_button.grid_start", "unknown")
     hass.states.async_set("input_text.grid_code", "", {"friendly_name": "Grid code"})
@@ -151,7 +161,8 @@ async def grid(hass: HomeAssistant) -> Recorder:
             "code_text": "input_text.grid_code",
         },
     )
-    return calls
+    yield calls
+    await _stop_automations(hass)
 
 
 async def test_grid_disconnect_sends_the_entered_code(hass: HomeAssistant, grid: Recorder) -> None:

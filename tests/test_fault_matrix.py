@@ -10,10 +10,12 @@ printed as a table at the end of the run (see ``matrix_report``).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -53,8 +55,8 @@ pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 SITE = "1000001"
 LOGIN = "/login/login.json"
 # Short client timeout so that the "timeout" fault costs a fraction of a second.
-CLIENT_TIMEOUT = 0.4
-SLOW = 2.0
+CLIENT_TIMEOUT = 0.25
+SLOW = 0.6
 LOGIN_PAGE = (
     '<!DOCTYPE html><html><body><form action="/login/login" method="post">'
     '<input name="user[email]"></form></body></html>'
@@ -379,6 +381,7 @@ class MatrixRun:
         self.caplog = caplog
         self._unsubs: list[Callable[[], None]] = []
         self.samples: dict[str, Json] = {}
+        self.sample_headers: dict[str, dict[str, str]] = {}
 
     @property
     def runtime(self) -> Any:
@@ -407,7 +410,9 @@ class MatrixRun:
         today = self.sim.site(SITE).today().isoformat()
         for endpoint in self.family.endpoints:
             if endpoint.method == "POST":
-                self.samples[endpoint.fragment] = await _fresh_login(self.sim)
+                body, cookie = await _fresh_login(self.sim)
+                self.samples[endpoint.fragment] = body
+                self.sample_headers[endpoint.fragment] = {"Set-Cookie": cookie}
                 continue
             params = {k: v.format(today=today) for k, v in endpoint.params.items()}
             self.samples[endpoint.fragment] = await client.request(
@@ -418,15 +423,18 @@ class MatrixRun:
         for endpoint in self.family.endpoints:
             body = fault.body
             status = fault.status
+            headers = {"Retry-After": str(retry_after)} if fault.retry_after else None
             if fault.mutate is not None:
                 body = json.dumps(fault.mutate(self.samples[endpoint.fragment]))
                 status = 200
+                # A login answer comes with its session cookie.
+                headers = self.sample_headers.get(endpoint.fragment)
             self.sim.inject_fault(
                 endpoint.fragment,
                 status=status,
                 body=body,
                 content_type=fault.content_type,
-                headers={"Retry-After": str(retry_after)} if fault.retry_after else None,
+                headers=headers,
                 reset=fault.reset,
                 latency=fault.latency,
             )
@@ -577,14 +585,16 @@ class MatrixRun:
         return cell.problems
 
 
-async def _fresh_login(simulator: EnlightenSimulator) -> Json:
-    """A real login answer (a valid session), the base of the login payload faults."""
+async def _fresh_login(simulator: EnlightenSimulator) -> tuple[Json, str]:
+    """A real login answer and its session cookie, the base of the login payload faults."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
         async with session.post(
             simulator.url + LOGIN,
             data={"user[email]": DEMO_EMAIL, "user[password]": DEMO_PASSWORD},
         ) as response:
-            return await response.json()
+            cookies = response.headers.getall("Set-Cookie", [])
+            cookie = next(c for c in cookies if c.startswith("_enlighten_4_session="))
+            return await response.json(), cookie
 
 
 type CellRunner = Callable[[Fault], Awaitable[list[str]]]
@@ -605,9 +615,14 @@ async def test_fault_matrix(
     await run.sample()
     runner: CellRunner = run.run_discovery_cell if not family.coordinators else run.run_cell
     failures: dict[str, list[str]] = {}
+    slow_since = 0.0
     for fault in FAULTS:
+        if fault.latency:
+            slow_since = time.monotonic()
         problems = await runner(fault)
         RESULTS.setdefault(fault.name, {})[family.label] = not problems
         if problems:
             failures[fault.name] = problems
+    # Let the simulator finish the requests the client gave up on.
+    await asyncio.sleep(max(0.0, slow_since + SLOW - time.monotonic()))
     assert not failures, f"{family.name}: {failures}"

@@ -12,6 +12,8 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.enphase_enlighten.const import DOMAIN
 from tests.controls import (
@@ -216,7 +218,11 @@ async def test_session_auth_shows_requested_value(
         body=json.dumps(
             {
                 "data": [
-                    {"key": "rfidSessionAuthentication", "value": "disabled", "reqValue": "enabled"},
+                    {
+                        "key": "rfidSessionAuthentication",
+                        "value": "disabled",
+                        "reqValue": "enabled",
+                    },
                     {"key": "sessionAuthentication", "value": None, "reqValue": None},
                 ]
             }
@@ -294,6 +300,11 @@ async def test_storm_guard_and_its_ev_option(
     assert json.loads(put.body) == {"stormGuardState": "enabled", "evseStormEnabled": True}
     assert battery.evse_storm_enabled
     assert state_of(hass, STORM_EV) == "on"
+    # The debounced refresh confirms it a little later.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=15))
+    await hass.async_block_till_done()
+    assert state_of(hass, STORM_EV) == "on"
+    assert state_of(hass, STORM) == "on"
 
 
 async def test_site_without_battery_or_charger_has_no_switches(

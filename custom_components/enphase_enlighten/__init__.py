@@ -122,12 +122,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) ->
     _register_hub_devices()
     entry.async_on_unload(inventory.async_add_listener(_register_hub_devices))
 
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if runtime.site is not None:
         # Resume a timed battery command that was running before a restart.
         runtime.battery_command = BatteryCommandManager(hass, entry, runtime.site)
         entry.async_on_unload(runtime.battery_command.async_stop)
         await runtime.battery_command.async_start()
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 

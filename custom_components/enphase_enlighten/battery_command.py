@@ -103,9 +103,22 @@ def profile_view(site: SiteCoordinator) -> ProfileView | None:
     return ProfileView(data.profile, active, False, data.profile, active)
 
 
+@callback
+def show_requested_profile(site: SiteCoordinator, profile: str, reserve: int) -> None:
+    """Show a change just sent as pending until the cloud reflects it (or for a while)."""
+    site.requested_profile = RequestedProfile(profile, reserve, dt_util.utcnow())
+    site.async_update_listeners()
+
+    @callback
+    def expire(_now: datetime) -> None:
+        site.async_update_listeners()
+
+    site.config_entry.async_on_unload(async_call_later(site.hass, OPTIMISTIC_WINDOW, expire))
+
+
 async def async_after_profile_change(site: SiteCoordinator, profile: str, reserve: int) -> None:
     """Show a manual profile change as pending; it also ends a running battery command."""
-    site.requested_profile = RequestedProfile(profile, reserve, dt_util.utcnow())
+    show_requested_profile(site, profile, reserve)
     manager = site.config_entry.runtime_data.battery_command
     if manager is not None:
         await manager.async_discard()
@@ -261,7 +274,7 @@ class BatteryCommandManager:
             profile, reserve = command_settings(mode, target)
             await self.client.set_profile(self.site_id, profile, reserve)
             now = dt_util.utcnow()
-            self.site.requested_profile = RequestedProfile(profile, reserve, now)
+            show_requested_profile(self.site, profile, reserve)
             command = BatteryCommand(mode, target, now, now + duration, *previous)
             self.command = command
             await self._async_save()
@@ -361,7 +374,7 @@ class BatteryCommandManager:
             previous = (command.previous_profile, command.previous_reserve)
             if (current.profile, _percent(current.reserve)) != previous:
                 await self.client.set_profile(self.site_id, *previous)
-                self.site.requested_profile = RequestedProfile(*previous, dt_util.utcnow())
+                show_requested_profile(self.site, *previous)
             else:
                 self.site.requested_profile = None
             _LOGGER.info("Battery command ended (%s); previous settings restored", reason)

@@ -78,4 +78,5 @@ class CancelProfileChangeButton(EnlightenEntity[SiteCoordinator], ButtonEntity):
         manager = coordinator.config_entry.runtime_data.battery_command
         if manager is not None:
             await manager.async_discard()
-        await coordinator.async_request_refresh()
+        # Not debounced: the pending state must not linger after a successful cancel.
+        await coordinator.async_refresh()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, override
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 
@@ -20,8 +21,8 @@ from .api import (
     RateLimited,
 )
 from .const import DOMAIN
-from .coordinator import EnlightenConfigEntry
-from .entity import charger_device_info
+from .coordinator import EnlightenConfigEntry, EnlightenCoordinator
+from .entity import EnlightenEntity, charger_device_info
 
 
 def control_error(key: str, **placeholders: str) -> HomeAssistantError:
@@ -74,3 +75,24 @@ def charger_device(hass: HomeAssistant, entry: EnlightenConfigEntry, serial: str
     ev_data = runtime.ev.data if runtime.ev else None
     status = ev_data.chargers.get(serial) if ev_data else None
     return charger_device_info(hass, entry, serial, summary, status)
+
+
+class ControlEntity[CoordinatorT: EnlightenCoordinator[Any]](EnlightenEntity[CoordinatorT]):
+    """A control that shows a value it wrote until its coordinator reports again.
+
+    After a write the owning coordinator is asked to refresh; that refresh may be
+    delayed by the coordinator's debouncer, so the written value bridges the gap.
+    """
+
+    _written: Any = None
+
+    @callback
+    def _show_written(self, value: Any) -> None:
+        self._written = value
+        self.async_write_ha_state()
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        self._written = None
+        super()._handle_coordinator_update()

@@ -75,6 +75,11 @@ MAX_PARALLEL_REQUESTS = 2
 # Entities keep showing the last data through failed refreshes; after this many
 # failures in a row the data counts as stale and they become unavailable.
 STALE_AFTER_FAILURES = 3
+# Parts of a refresh whose data changes rarely: scheduled refreshes read them at
+# most this often. A refresh that is asked for (the first one, one after a
+# command, update_entity) reads every part.
+SLOW_PART_INTERVAL = timedelta(minutes=15)
+RARE_PART_INTERVAL = timedelta(hours=1)
 
 
 type EnlightenConfigEntry = ConfigEntry[EnlightenRuntimeData]
@@ -235,12 +240,21 @@ async def async_detect_capabilities(
     battery or EV request at all.
     """
     inventory = await client.devices(site_id)
-    settings: SiteSettings | None = None
-    if options.family_enabled(FAMILY_BATTERY) and (inventory.batteries or inventory.controllers):
-        settings = await client.site_settings(site_id)
-    chargers: list[ChargerSummary] = []
-    if options.family_enabled(FAMILY_EV) and inventory.chargers:
-        chargers = await client.ev_summary(site_id)
+
+    async def read_settings() -> SiteSettings | None:
+        if options.family_enabled(FAMILY_BATTERY) and (
+            inventory.batteries or inventory.controllers
+        ):
+            return await client.site_settings(site_id)
+        return None
+
+    async def read_chargers() -> list[ChargerSummary]:
+        if options.family_enabled(FAMILY_EV) and inventory.chargers:
+            return await client.ev_summary(site_id)
+        return []
+
+    # Both depend on the inventory only, so they are read side by side.
+    settings, chargers = await asyncio.gather(read_settings(), read_chargers())
     has_battery = settings is not None and settings.has_encharge
     timezone = (settings.timezone if settings else None) or next(
         (c.timezone for c in chargers if c.timezone), None
@@ -287,6 +301,39 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.capabilities = capabilities
         self.site_id = capabilities.site_id
         self.failed_refreshes = 0
+        self._read_all = True
+        self._part_read: dict[str, datetime] = {}
+
+    @override
+    async def async_refresh(self) -> None:
+        """Refresh now, reading every part (also the slow ones)."""
+        self._read_all = True
+        await super().async_refresh()
+
+    @override
+    async def async_request_refresh(self) -> None:
+        """Ask for a refresh that reads every part (e.g. after a command)."""
+        self._read_all = True
+        await super().async_request_refresh()
+
+    def _due_parts[T: Callable[[], Awaitable[Any]]](
+        self, calls: Mapping[str, T], every: timedelta
+    ) -> dict[str, T]:
+        """The ``calls`` of rarely changing parts that are due in this refresh.
+
+        A part is due when it was not read successfully for ``every`` (less half
+        a polling interval, so that timer jitter does not put it off a whole
+        interval), or when this refresh reads everything.
+        """
+        if self._read_all:
+            return dict(calls)
+        slack = (self.update_interval or timedelta()) / 2
+        now = dt_util.utcnow()
+        return {
+            key: call
+            for key, call in calls.items()
+            if (last := self._part_read.get(key)) is None or now - last >= every - slack
+        }
 
     @property
     def data_fresh(self) -> bool:
@@ -342,6 +389,7 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_key="service_unavailable",
                 translation_placeholders={"error": str(err)},
             ) from err
+        self._read_all = False
         async_persist_session(self.hass, self.config_entry, self.client)
         return data
 
@@ -390,6 +438,7 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 raise outcome
             else:
                 results[key] = outcome
+                self._part_read[key] = dt_util.utcnow()
         if errors and not results:
             raise errors[0]
         return results
@@ -488,17 +537,31 @@ class SiteCoordinator(EnlightenCoordinator[SiteData]):
     @override
     async def _async_fetch(self) -> SiteData:
         client, sid = self.client, self.site_id
-        results = await self._async_gather(
-            {
-                "battery_status": lambda: client.battery_status(sid),
-                "profile": lambda: client.profile(sid),
-                "battery_settings": lambda: client.battery_settings(sid),
-                "storm_alert": lambda: client.storm_alert(sid),
-                "grid_check": lambda: client.grid_control_check(sid),
-                "off_grid": lambda: client.off_grid_status(sid),
-            }
-        )
         previous = self.data or SiteData()
+        # The state of charge every time; settings every 15 min (every time while
+        # a profile change is pending), the grid-control eligibility hourly.
+        settings: dict[str, Callable[[], Awaitable[Any]]] = {
+            "profile": lambda: client.profile(sid),
+            "battery_settings": lambda: client.battery_settings(sid),
+        }
+        pending = self.requested_profile is not None or (
+            previous.profile is not None and previous.profile.has_pending_change
+        )
+        calls: dict[str, Callable[[], Awaitable[Any]]] = {
+            "battery_status": lambda: client.battery_status(sid),
+            **(settings if pending else self._due_parts(settings, SLOW_PART_INTERVAL)),
+            **self._due_parts(
+                {
+                    "storm_alert": lambda: client.storm_alert(sid),
+                    "off_grid": lambda: client.off_grid_status(sid),
+                },
+                SLOW_PART_INTERVAL,
+            ),
+            **self._due_parts(
+                {"grid_check": lambda: client.grid_control_check(sid)}, RARE_PART_INTERVAL
+            ),
+        }
+        results = await self._async_gather(calls)
         return SiteData(
             battery_status=results.get("battery_status", previous.battery_status),
             profile=results.get("profile", previous.profile),

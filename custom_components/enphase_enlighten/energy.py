@@ -101,6 +101,13 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         self._lifetime_kwh: dict[str, float] = {}
         self._today: dict[str, tuple[str, float]] = {}
         self._inverter_lifetime: dict[str, float] = {}
+        # Today's Wh per microinverter serial and the site day they belong to.
+        self._inverter_today: dict[str, float] = {}
+        self._inverter_today_date: date | None = None
+        # Wh per inverter id over the closed days (first day to yesterday), and
+        # the site day it was read on: read once a day, not every refresh.
+        self._closed_days_wh: dict[str, float] = {}
+        self._closed_days_read_on: date | None = None
         self._event_watermark: float | None = None
         self._seen_event_ids: list[str] = []
         self._saved_payload: dict[str, Any] | None = None
@@ -168,12 +175,12 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
             known = previous.inverter_status.values() if previous else ()
             statuses = {s.inverter_id: s for s in known}
         today_by_id: dict[str, float] | None = results.get("inverter_today")
-        inverter_today = (
-            _join_serials(today_by_id, statuses)
-            if today_by_id is not None
-            else (previous.inverter_today_wh if previous else {})
+        inverter_today = self._guarded_inverter_today(
+            _join_serials(today_by_id, statuses) if today_by_id is not None else {}, today
         )
-        inverter_lifetime = await self._async_inverter_lifetime(lifetime, today, statuses)
+        inverter_lifetime = await self._async_inverter_lifetime(
+            lifetime, today, today_by_id, statuses
+        )
         events, new_events = results.get("events", ((), ()))
         totals = self._guarded_totals(lifetime, today)
         payload = self._storage_payload()
@@ -192,19 +199,50 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
             new_events=new_events,
         )
 
+    def _guarded_inverter_today(self, fresh: Mapping[str, float], today: date) -> dict[str, float]:
+        """Today's Wh per microinverter: never lower within a site day, and an
+        inverter missing from one answer keeps its value; a new day starts empty."""
+        if self._inverter_today_date != today:
+            self._inverter_today_date = today
+            self._inverter_today = {}
+        for serial, value in fresh.items():
+            self._inverter_today[serial] = max(value, self._inverter_today.get(serial, 0.0))
+        return dict(self._inverter_today)
+
     async def _async_inverter_lifetime(
-        self, lifetime: LifetimeEnergy | None, today: date, statuses: Mapping[str, InverterStatus]
+        self,
+        lifetime: LifetimeEnergy | None,
+        today: date,
+        today_by_id: Mapping[str, float] | None,
+        statuses: Mapping[str, InverterStatus],
     ) -> dict[str, float]:
-        """Lifetime Wh per microinverter serial (2.14 over the whole history), guarded."""
-        if not self.capabilities.has_microinverters or lifetime is None:
+        """Lifetime Wh per microinverter serial, guarded so that it never decreases.
+
+        Lifetime = the closed days (2.14 from the first day to yesterday, read
+        once per site day) + today's window, which every refresh reads anyway.
+        """
+        if not self.capabilities.has_microinverters or lifetime is None or today_by_id is None:
             return dict(self._inverter_lifetime)
-        try:
-            by_id = await self.client.inverter_energy(self.site_id, lifetime.start_date, today)
-        except AuthError, MfaRequired, RateLimited:
-            raise
-        except EnlightenError as err:
-            _LOGGER.debug("Enlighten inverter lifetime energy failed: %s", err)
-            return dict(self._inverter_lifetime)
+        if self._closed_days_read_on != today:
+            yesterday = today - timedelta(days=1)
+            closed: dict[str, float] = {}
+            if lifetime.start_date <= yesterday:
+                try:
+                    closed = await self.client.inverter_energy(
+                        self.site_id, lifetime.start_date, yesterday
+                    )
+                except AuthError, MfaRequired, RateLimited:
+                    raise
+                except EnlightenError as err:
+                    _LOGGER.debug("Enlighten inverter lifetime energy failed: %s", err)
+                    return dict(self._inverter_lifetime)
+            self._closed_days_wh = {k: v for k, v in closed.items() if _finite(v)}
+            self._closed_days_read_on = today
+        by_id = {
+            inverter_id: self._closed_days_wh.get(inverter_id, 0.0)
+            + today_by_id.get(inverter_id, 0.0)
+            for inverter_id in {*self._closed_days_wh, *today_by_id}
+        }
         for serial, value in _join_serials(by_id, statuses).items():
             self._inverter_lifetime[serial] = max(value, self._inverter_lifetime.get(serial, 0.0))
         return dict(self._inverter_lifetime)

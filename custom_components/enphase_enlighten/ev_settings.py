@@ -16,6 +16,8 @@ from homeassistant.core import HomeAssistant
 
 from .api import ChargerConfigItem, ChargerSummary, EnlightenClient, EnlightenError, ScheduleList
 from .coordinator import (
+    RARE_PART_INTERVAL,
+    SLOW_PART_INTERVAL,
     EnlightenConfigEntry,
     EnlightenCoordinator,
     EnlightenOptions,
@@ -90,12 +92,19 @@ class EvSettingsCoordinator(EnlightenCoordinator[EvSettingsData]):
     async def _async_fetch(self) -> EvSettingsData:
         client, sid = self.client, self.site_id
         calls: dict[str, Callable[[], Awaitable[Any]]] = {}
+        rare: dict[str, Callable[[], Awaitable[Any]]] = {}
         for sn in self.serials:
-            calls[f"{sn}|mode"] = partial(client.charge_mode, sid, sn)
-            calls[f"{sn}|auth"] = partial(client.session_auth, sid, sn)
-            calls[f"{sn}|schedules"] = partial(client.schedules, sid, sn)
+            # The charge mode every 15 min, the rest hourly (every part after a command).
+            calls.update(
+                self._due_parts(
+                    {f"{sn}|mode": partial(client.charge_mode, sid, sn)}, SLOW_PART_INTERVAL
+                )
+            )
+            rare[f"{sn}|auth"] = partial(client.session_auth, sid, sn)
+            rare[f"{sn}|schedules"] = partial(client.schedules, sid, sn)
             if self.supports_use_battery(sn):
-                calls[f"{sn}|battery"] = partial(client.green_use_battery, sid, sn)
+                rare[f"{sn}|battery"] = partial(client.green_use_battery, sid, sn)
+        calls.update(self._due_parts(rare, RARE_PART_INTERVAL))
         results = await self._async_gather(calls)
         previous = self.data.chargers if self.data else {}
         chargers: dict[str, ChargerSettings] = {}

@@ -25,7 +25,7 @@ from .battery_command import (
     reserve_for,
 )
 from .const import DOMAIN
-from .control import charger_device, command_errors
+from .control import ControlEntity, charger_device, command_errors
 from .coordinator import EnlightenConfigEntry, EvCoordinator, SiteCoordinator
 from .entity import EnlightenEntity, site_device_info
 from .ev_settings import EvSettingsCoordinator
@@ -92,7 +92,7 @@ async def async_setup_entry(
     async_add_entities(entities)
 
 
-class ChargingCurrentNumber(EnlightenEntity[EvCoordinator], NumberEntity):
+class ChargingCurrentNumber(ControlEntity[EvCoordinator], NumberEntity):
     """Charging current: applied at once while charging, else with the next start."""
 
     def __init__(
@@ -124,6 +124,8 @@ class ChargingCurrentNumber(EnlightenEntity[EvCoordinator], NumberEntity):
     @override
     def native_value(self) -> float | None:
         """The current in use while charging, else the one chosen for the next start."""
+        if self._written is not None:
+            return float(self._written)
         status = self.coordinator.data.chargers[self.serial]
         level = status.session.charge_level
         if status.charging and level is not None:
@@ -154,6 +156,7 @@ class ChargingCurrentNumber(EnlightenEntity[EvCoordinator], NumberEntity):
         coordinator = self.coordinator
         async with command_errors(self.hass, coordinator.config_entry, charger=True):
             await coordinator.client.start_charging(coordinator.site_id, self.serial, amps)
+        self._show_written(amps)
         coordinator.boost()
         await coordinator.async_request_refresh()
 
@@ -193,7 +196,7 @@ class BackupReserveNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
         await async_after_profile_change(coordinator, profile, reserve)
 
 
-class ShutdownLevelNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
+class ShutdownLevelNumber(ControlEntity[SiteCoordinator], NumberEntity):
     """Battery shutdown level, between the limits the cloud reports."""
 
     @property
@@ -206,6 +209,8 @@ class ShutdownLevelNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
     @override
     def native_value(self) -> float | None:
         """The shutdown level."""
+        if self._written is not None:
+            return float(self._written)
         settings = self.coordinator.data.battery_settings
         return settings.very_low_soc if settings else None
 
@@ -231,4 +236,5 @@ class ShutdownLevelNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
             await coordinator.client.set_battery_settings(
                 coordinator.site_id, veryLowSoc=round(value)
             )
+        self._show_written(round(value))
         await coordinator.async_request_refresh()

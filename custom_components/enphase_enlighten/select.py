@@ -17,7 +17,7 @@ from .battery_command import (
     profile_view,
     reserve_for,
 )
-from .control import charger_device, command_errors
+from .control import ControlEntity, charger_device, command_errors
 from .coordinator import EnlightenConfigEntry, SiteCapabilities, SiteCoordinator
 from .entity import EnlightenEntity, site_device_info
 from .ev_settings import EvSettingsCoordinator
@@ -77,7 +77,7 @@ async def async_setup_entry(
     async_add_entities(entities)
 
 
-class ChargeModeSelect(EnlightenEntity[EvSettingsCoordinator], SelectEntity):
+class ChargeModeSelect(ControlEntity[EvSettingsCoordinator], SelectEntity):
     """Manual, scheduled or green charging."""
 
     @property
@@ -90,6 +90,8 @@ class ChargeModeSelect(EnlightenEntity[EvSettingsCoordinator], SelectEntity):
     @override
     def current_option(self) -> str | None:
         """The active mode."""
+        if self._written is not None:
+            return str(self._written)
         mode = self.coordinator.data.chargers[self.serial].charge_mode
         return next((key for key, api in CHARGE_MODE_OPTIONS.items() if api == mode), None)
 
@@ -101,6 +103,7 @@ class ChargeModeSelect(EnlightenEntity[EvSettingsCoordinator], SelectEntity):
             await coordinator.client.set_charge_mode(
                 coordinator.site_id, self.serial, CHARGE_MODE_OPTIONS[option]
             )
+        self._show_written(option)
         await coordinator.async_request_refresh()
 
 

@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import EnlightenClient
-from .control import charger_device, command_errors
+from .control import ControlEntity, charger_device, command_errors
 from .coordinator import (
     EnlightenConfigEntry,
     EvCoordinator,
@@ -254,7 +254,7 @@ class EvChargingSwitch(EnlightenEntity[EvCoordinator], SwitchEntity):
         await self.coordinator.async_request_refresh()
 
 
-class ChargerSettingSwitch(EnlightenEntity[EvSettingsCoordinator], SwitchEntity):
+class ChargerSettingSwitch(ControlEntity[EvSettingsCoordinator], SwitchEntity):
     """A charger setting (green 'use battery', app or RFID authentication)."""
 
     entity_description: ChargerSettingSwitchDescription
@@ -269,6 +269,8 @@ class ChargerSettingSwitch(EnlightenEntity[EvSettingsCoordinator], SwitchEntity)
     @override
     def is_on(self) -> bool | None:
         """The setting's (requested) state."""
+        if self._written is not None:
+            return bool(self._written)
         return self.entity_description.value_fn(self.coordinator.data.chargers[self.serial])
 
     @override
@@ -287,10 +289,11 @@ class ChargerSettingSwitch(EnlightenEntity[EvSettingsCoordinator], SwitchEntity)
             await self.entity_description.set_fn(
                 coordinator.client, coordinator.site_id, self.serial, on
             )
+        self._show_written(on)
         await coordinator.async_request_refresh()
 
 
-class SiteSwitch(EnlightenEntity[SiteCoordinator], SwitchEntity):
+class SiteSwitch(ControlEntity[SiteCoordinator], SwitchEntity):
     """A battery system setting (charge from grid, Storm Guard)."""
 
     entity_description: SiteSwitchDescription
@@ -304,6 +307,8 @@ class SiteSwitch(EnlightenEntity[SiteCoordinator], SwitchEntity):
     @override
     def is_on(self) -> bool | None:
         """The setting's state."""
+        if self._written is not None:
+            return bool(self._written)
         return self.entity_description.value_fn(self.coordinator.data)
 
     @override
@@ -322,4 +327,5 @@ class SiteSwitch(EnlightenEntity[SiteCoordinator], SwitchEntity):
             await self.entity_description.set_fn(
                 coordinator.client, coordinator.site_id, coordinator.data, on
             )
+        self._show_written(on)
         await coordinator.async_request_refresh()

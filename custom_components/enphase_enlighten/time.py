@@ -13,9 +13,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import ScheduleSlot
-from .control import charger_device, command_errors
+from .control import ControlEntity, charger_device, command_errors
 from .coordinator import EnlightenConfigEntry, SiteCoordinator, SiteData
-from .entity import EnlightenEntity, site_device_info
+from .entity import site_device_info
 from .ev_settings import ChargerSettings, EvSettingsCoordinator
 
 PARALLEL_UPDATES = 1
@@ -116,7 +116,7 @@ async def async_setup_entry(
     async_add_entities(entities)
 
 
-class ScheduleTime(EnlightenEntity[EvSettingsCoordinator], TimeEntity):
+class ScheduleTime(ControlEntity[EvSettingsCoordinator], TimeEntity):
     """Start or end of the charger's custom schedule (unavailable until one exists)."""
 
     entity_description: ScheduleTimeDescription
@@ -134,6 +134,8 @@ class ScheduleTime(EnlightenEntity[EvSettingsCoordinator], TimeEntity):
     @override
     def native_value(self) -> time | None:
         """The slot's start or end time."""
+        if isinstance(self._written, time):
+            return self._written
         slot = self._slot()
         return parse_hhmm(getattr(slot, self.entity_description.field)) if slot else None
 
@@ -150,10 +152,11 @@ class ScheduleTime(EnlightenEntity[EvSettingsCoordinator], TimeEntity):
         coordinator = self.coordinator
         async with command_errors(self.hass, coordinator.config_entry, charger=True):
             await coordinator.client.set_schedules(coordinator.site_id, self.serial, slots)
+        self._show_written(value.replace(second=0, microsecond=0))
         await coordinator.async_request_refresh()
 
 
-class GridWindowTime(EnlightenEntity[SiteCoordinator], TimeEntity):
+class GridWindowTime(ControlEntity[SiteCoordinator], TimeEntity):
     """Start or end of the window in which the battery may charge from the grid."""
 
     entity_description: GridWindowTimeDescription
@@ -167,6 +170,8 @@ class GridWindowTime(EnlightenEntity[SiteCoordinator], TimeEntity):
     @override
     def native_value(self) -> time | None:
         """Minutes after local midnight as a time of day."""
+        if isinstance(self._written, time):
+            return self._written
         minutes = self.entity_description.value_fn(self.coordinator.data)
         return None if minutes is None else time(minutes // 60, minutes % 60)
 
@@ -177,4 +182,5 @@ class GridWindowTime(EnlightenEntity[SiteCoordinator], TimeEntity):
         fields = {self.entity_description.api_key: value.hour * 60 + value.minute}
         async with command_errors(self.hass, coordinator.config_entry):
             await coordinator.client.set_battery_settings(coordinator.site_id, **fields)
+        self._show_written(value.replace(second=0, microsecond=0))
         await coordinator.async_request_refresh()

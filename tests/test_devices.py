@@ -1,0 +1,252 @@
+"""Devices: the hierarchy, new hardware without a reload, stale devices removed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.enphase_enlighten.const import (
+    CONF_DEVICE_FAMILIES,
+    DOMAIN,
+    FAMILY_BATTERY,
+    FAMILY_EV,
+    FAMILY_GATEWAY_DEVICES,
+)
+from custom_components.enphase_enlighten.devices import (
+    async_remove_stale_devices,
+    charger_serials,
+    expected_identifiers,
+)
+from custom_components.enphase_enlighten.entity import device_identifier, site_identifier
+from tests.entity_setup import (
+    SCENARIOS,
+    SITE_FULL,
+    advance,
+    ha_snapshot,
+    setup_site,
+    start_simulator,
+    state_value,
+)
+from tests.simulator import EnlightenSimulator
+
+pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
+
+GATEWAY = "GW0000000001"
+NEW_INVERTER = "121000001017"
+
+
+@pytest.fixture
+def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
+    """The integration depends on the recorder: prepare it before `hass`."""
+
+
+@pytest.fixture
+async def sim(freezer: FrozenDateTimeFactory) -> AsyncIterator[EnlightenSimulator]:
+    """A simulator whose clock and Home Assistant's are frozen at the same instant."""
+    simulator = await start_simulator(freezer)
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots through Home Assistant's serializer."""
+    return ha_snapshot(snapshot)
+
+
+def _device(hass: HomeAssistant, entry: MockConfigEntry, serial: str) -> dr.DeviceEntry | None:
+    return dr.async_get(hass).async_get_device_by_identifier(
+        device_identifier(serial), entry.entry_id
+    )
+
+
+def _serials(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
+    return {
+        identifier
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        for _, identifier in device.identifiers
+    }
+
+
+@pytest.mark.parametrize("site_id", SCENARIOS)
+async def test_device_snapshots(
+    hass: HomeAssistant, sim: EnlightenSimulator, snapshot: SnapshotAssertion, site_id: str
+) -> None:
+    """The devices of each scenario, with model, firmware and parent."""
+    entry = await setup_site(hass, sim, site_id)
+    devices = sorted(
+        dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id),
+        key=lambda d: sorted(d.identifiers),
+    )
+    # The simulator's port is in the site's configuration URL.
+    assert devices == snapshot(exclude=props("configuration_url"))
+
+
+async def test_hierarchy(hass: HomeAssistant, sim: EnlightenSimulator) -> None:
+    """Site -> gateway -> batteries, controller, meters, inverters; charger under the site."""
+    entry = await setup_site(hass, sim)
+    registry = dr.async_get(hass)
+    site = registry.async_get_device_by_identifier(site_identifier(SITE_FULL), entry.entry_id)
+    gateway = _device(hass, entry, GATEWAY)
+    assert site is not None
+    assert gateway is not None
+    assert site.via_device_id is None
+    assert gateway.via_device_id == site.id
+    children = ["BT0000000001", "SC0000000001", "GW0000000001EIM1", "121000001001"]
+    for serial in children:
+        device = _device(hass, entry, serial)
+        assert device is not None, serial
+        assert device.via_device_id == gateway.id, serial
+    charger = _device(hass, entry, "EV0000000001")
+    assert charger is not None
+    assert charger.via_device_id == site.id
+    assert charger.sw_version == "25.37.1.14"
+    assert charger.model == "IQ-EVSE-EU-3032"
+    assert len(dr.async_entries_for_config_entry(registry, entry.entry_id)) == 24
+
+
+async def test_new_inverter_appears_without_reload(
+    hass: HomeAssistant, sim: EnlightenSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A microinverter added to the site gets its device and entities at the next inventory."""
+    entry = await setup_site(hass, sim)
+    runtime = entry.runtime_data
+    site = sim.site(1000001)
+    site.inverters.append(
+        replace(site.inverters[-1], inverter_id="671000001017", serial=NEW_INVERTER, device_id=1)
+    )
+    assert _device(hass, entry, NEW_INVERTER) is None
+    await advance(hass, sim, freezer, 3601)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is runtime
+    device = _device(hass, entry, NEW_INVERTER)
+    assert device is not None
+    gateway = _device(hass, entry, GATEWAY)
+    assert gateway is not None
+    assert device.via_device_id == gateway.id
+    entities = er.async_entries_for_device(
+        er.async_get(hass), device.id, include_disabled_entities=True
+    )
+    assert {e.translation_key for e in entities} == {
+        "energy_today",
+        "lifetime_energy",
+        "status",
+        "last_reported",
+    }
+    assert float(state_value(hass, "sensor.iq8m_001017_energy_today")) >= 0
+
+
+async def test_removed_hardware_is_removed(
+    hass: HomeAssistant, sim: EnlightenSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """An inverter and a battery that left the site lose their devices and entities."""
+    entry = await setup_site(hass, sim)
+    site = sim.site(1000001)
+    assert site.battery is not None
+    gone_inverter = site.inverters.pop(0)
+    gone_battery = site.battery.storages.pop(1)
+    battery_device = _device(hass, entry, gone_battery.serial)
+    assert battery_device is not None
+    await advance(hass, sim, freezer, 3601)
+    assert entry.state is ConfigEntryState.LOADED
+    assert _device(hass, entry, gone_inverter.serial) is None
+    assert _device(hass, entry, gone_battery.serial) is None
+    assert (
+        er.async_entries_for_device(
+            er.async_get(hass), battery_device.id, include_disabled_entities=True
+        )
+        == []
+    )
+    assert hass.states.get("sensor.iq8m_001001_energy_today") is None
+    assert _device(hass, entry, "BT0000000001") is not None
+
+    # The inverter comes back (a swapped unit re-registered): so do its entities.
+    site.inverters.insert(0, gone_inverter)
+    await advance(hass, sim, freezer, 3601)
+    device = _device(hass, entry, gone_inverter.serial)
+    assert device is not None
+    assert (
+        len(
+            er.async_entries_for_device(
+                er.async_get(hass), device.id, include_disabled_entities=True
+            )
+        )
+        == 4
+    )
+
+
+async def test_no_removal_while_inventory_unknown(
+    hass: HomeAssistant, sim: EnlightenSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """While the inverter list was never read, nothing is removed; then stale devices go."""
+    sim.inject_fault("inverters.json", status=503)
+    entry = await setup_site(hass, sim)
+    registry = dr.async_get(hass)
+    stale = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={device_identifier("OLD0000001")}
+    )
+    foreign = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("other_domain", "X1")}
+    )
+    assert expected_identifiers(entry) is None
+    async_remove_stale_devices(hass, entry)
+    assert registry.async_get(stale.id) is not None
+
+    sim.clear_faults()
+    await advance(hass, sim, freezer, 3601)
+    assert registry.async_get(stale.id) is None
+    assert registry.async_get(foreign.id) is not None
+    assert len([s for s in _serials(hass, entry) if s.startswith("121000001")]) == 16
+
+
+async def test_device_families_option(hass: HomeAssistant, sim: EnlightenSimulator) -> None:
+    """Turning a family off removes its devices at the next start."""
+    entry = await setup_site(hass, sim)
+    assert "121000001001" in _serials(hass, entry)
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_DEVICE_FAMILIES: [FAMILY_EV, FAMILY_BATTERY]}
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    serials = _serials(hass, entry)
+    assert not [s for s in serials if s.startswith("121000001")]
+    assert "GW0000000001EIM1" not in serials
+    assert {GATEWAY, "BT0000000001", "SC0000000001", "EV0000000001"} <= serials
+    assert state_value(hass, "sensor.iq_gateway_status") == "normal"
+    assert hass.states.get("sensor.production_ct_status") is None
+
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_DEVICE_FAMILIES: [FAMILY_GATEWAY_DEVICES]}
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    serials = _serials(hass, entry)
+    assert {GATEWAY, "GW0000000001EIM1"} <= serials
+    assert not {"BT0000000001", "SC0000000001", "EV0000000001"} & serials
+    assert entry.runtime_data.site is None
+    assert charger_serials(entry.runtime_data) == []
+
+
+async def test_charger_serials_from_summary(hass: HomeAssistant, sim: EnlightenSimulator) -> None:
+    """A charger listed by the summary but not the status is still part of the site."""
+    entry = await setup_site(hass, sim)
+    runtime = entry.runtime_data
+    assert runtime.ev is not None
+    runtime.ev.data.chargers.clear()
+    assert charger_serials(runtime) == ["EV0000000001"]
+    identifiers = expected_identifiers(entry)
+    assert identifiers is not None
+    assert (DOMAIN, "EV0000000001") in identifiers
