@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from tests.helpers import create_entry, setup_integration
-from tests.simulator import EnlightenSimulator, MULTI_EMAIL, MULTI_PASSWORD
+from tests.simulator import MULTI_EMAIL, MULTI_PASSWORD, EnlightenSimulator
 
 SITE = 1000001
 EV_SN = "EV0000000001"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import probatio as vol
@@ -21,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.enphase_enlighten.battery_command import (
     BatteryCommand,
     BatteryCommandManager,
+    profile_view,
     store_key,
     target_reached,
 )
@@ -419,6 +421,80 @@ async def test_site_without_battery(hass: HomeAssistant, simulator: EnlightenSim
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "cancel_battery_command", {}, blocking=True)
     assert err.value.translation_key == "no_battery_command"
+
+
+async def test_removing_the_entry_deletes_the_command(
+    hass: HomeAssistant, simulator: EnlightenSimulator, hass_storage: dict[str, Any]
+) -> None:
+    """Nothing of a removed entry stays in storage."""
+    entry = await setup_site(hass, simulator)
+    await _run(hass, "discharge", 30)
+    assert store_key(entry.entry_id) in hass_storage
+    await hass.config_entries.async_remove(entry.entry_id)
+    await _settle(hass)
+    assert store_key(entry.entry_id) not in hass_storage
+
+
+async def _fail_first_revert(
+    hass: HomeAssistant, simulator: EnlightenSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    await _run(hass, "discharge", 30, "00:10:00")
+    simulator.advance(61)
+    simulator.inject_fault(PROFILE_PUT, method="PUT", status=503, count=1)
+    freezer.tick(timedelta(minutes=11))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+
+
+async def test_cancel_replaces_a_pending_retry(
+    hass: HomeAssistant, simulator: EnlightenSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """An explicit cancel does not wait for the scheduled retry."""
+    entry = await setup_site(hass, simulator)
+    await _fail_first_revert(hass, simulator, freezer)
+    manager = _manager(entry)
+    assert manager.command is not None
+    simulator.clear_requests()
+    await hass.services.async_call(DOMAIN, "cancel_battery_command", {}, blocking=True)
+    assert _profile_puts(simulator) == [
+        {"profile": "self-consumption", "batteryBackupPercentage": 20}
+    ]
+    assert manager.command is None
+    # Nothing left to do: another revert (a late timer) is a no-op.
+    simulator.clear_requests()
+    await manager._async_revert("late")
+    assert simulator.requests == []
+    freezer.tick(timedelta(minutes=6))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+    assert _profile_puts(simulator) == []
+
+
+async def test_unload_drops_a_pending_retry(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """After unload nothing is sent; the stored command resumes with the next setup."""
+    entry = await setup_site(hass, simulator)
+    await _fail_first_revert(hass, simulator, freezer)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await _settle(hass)
+    simulator.clear_requests()
+    freezer.tick(timedelta(minutes=6))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+    assert simulator.requests == []
+    assert hass_storage[store_key(entry.entry_id)]["data"]["command"] is not None
+
+
+def test_profile_view_without_profile_data() -> None:
+    """Until the profile was read once there is nothing to show."""
+    site = SimpleNamespace(data=None, requested_profile=None)
+    assert profile_view(site) is None  # type: ignore[arg-type]
+    site = SimpleNamespace(data=SimpleNamespace(profile=None), requested_profile=None)
+    assert profile_view(site) is None  # type: ignore[arg-type]
 
 
 def test_stored_form_round_trip() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -38,6 +39,16 @@ EVENT_ENTITY = "event.demo_home_site_event"
 @pytest.fixture
 def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
     """The integration depends on the recorder: prepare it before `hass`."""
+
+
+@pytest.fixture(autouse=True)
+def quiet_sql() -> Iterator[None]:
+    """Keep the recorder's SQL echo out of the test output."""
+    logger = logging.getLogger("sqlalchemy.engine")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture
@@ -165,6 +176,22 @@ async def test_restart_does_not_replay(hass: HomeAssistant, sim: EnlightenSimula
     await hass.async_block_till_done()
     assert [f[ATTR_EVENT_TYPE] for f in fired] == ["evse_unplugged"]
     await _refresh(hass, entry)
+    assert len(fired) == 1
+
+
+async def test_failed_refresh_fires_nothing(hass: HomeAssistant, sim: EnlightenSimulator) -> None:
+    """A refresh that fails keeps the entity quiet (no event is fired twice)."""
+    entry = await setup_site(hass, sim)
+    sim.site(1000001).add_event(
+        "evse_unplugged", EV_SN, "IQ EV Charger", at=sim.now + timedelta(seconds=5)
+    )
+    fired = _record(hass, EVENT_ENTITY)
+    await _refresh(hass, entry)
+    assert len(fired) == 1
+    for path in ("lifetime_energy", "events/homeowner", "inverter_status_x", "inverter_data_x"):
+        sim.inject_fault(path, status=503)
+    await _refresh(hass, entry)
+    assert not entry.runtime_data.energy.last_update_success
     assert len(fired) == 1
 
 

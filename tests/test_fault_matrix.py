@@ -23,6 +23,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_EMAIL, CONF_PASSWORD
 from homeassistant.core import HomeAssistant
@@ -167,6 +168,8 @@ class Family:
     endpoints: tuple[Endpoint, ...]
     coordinators: tuple[str, ...] = ()
     part: Callable[[Any], Any] = lambda runtime: None
+    # Seconds between reads of the family's endpoints when longer than the interval.
+    cadence: float = 0
 
 
 EVSE = "/service/evse_controller"
@@ -227,6 +230,7 @@ FAMILIES: tuple[Family, ...] = (
         ),
         ("site",),
         lambda rt: _site_part(rt, "profile", "battery_settings", "storm_alert"),
+        cadence=15 * 60,
     ),
     Family(
         "grid",
@@ -237,6 +241,7 @@ FAMILIES: tuple[Family, ...] = (
         ),
         ("site",),
         lambda rt: _site_part(rt, "grid_check", "off_grid"),
+        cadence=60 * 60,
     ),
     Family(
         "inventory devices",
@@ -308,9 +313,7 @@ def matrix_report() -> list[str]:
     passed = total = 0
     for fault in FAULTS:
         row = RESULTS.get(fault.name, {})
-        cells = [
-            f"{'-' if lb not in row else ('ok' if row[lb] else 'FAIL'):>7}" for lb in labels
-        ]
+        cells = [f"{'-' if lb not in row else ('ok' if row[lb] else 'FAIL'):>7}" for lb in labels]
         ok = sum(row.values())
         passed += ok
         total += len(row)
@@ -373,8 +376,10 @@ class MatrixRun:
         entry: MockConfigEntry,
         family: Family,
         caplog: pytest.LogCaptureFixture,
+        freezer: FrozenDateTimeFactory,
     ) -> None:
         self.hass = hass
+        self.freezer = freezer
         self.sim = simulator
         self.entry = entry
         self.family = family
@@ -399,6 +404,7 @@ class MatrixRun:
 
     @property
     def interval(self) -> float:
+        """The longest polling interval of the family's coordinators."""
         return max(
             self.coordinator(n).update_interval.total_seconds()  # type: ignore[union-attr]
             for n in self.family.coordinators
@@ -454,7 +460,8 @@ class MatrixRun:
 
     async def tick(self, seconds: float) -> None:
         """Let ``seconds`` of Home Assistant time pass (scheduled refreshes run)."""
-        async_fire_time_changed(self.hass, dt_util.utcnow() + timedelta(seconds=seconds))
+        self.freezer.tick(timedelta(seconds=seconds))
+        async_fire_time_changed(self.hass)
         await self.hass.async_block_till_done(wait_background_tasks=True)
 
     def unexpected_errors(self) -> list[str]:
@@ -484,7 +491,9 @@ class MatrixRun:
             family.name == "auth/login" and fault.name != "401"
         )
         interval = self.interval
-        retry_after = int(2 * interval)
+        # The failed endpoints are read again within this time once the fault clears.
+        wait = max(interval, family.cadence) + 1
+        retry_after = int(2 * wait)
         before = family.part(self.runtime)
         totals = self.runtime.energy.data.totals
         self.caplog.clear()
@@ -510,7 +519,10 @@ class MatrixRun:
                 cell.check(got == wanted, f"{name}: retry_after {got} != {wanted}")
             if fault.kind in (FAIL, RATE):
                 probe = Probe(
-                    coordinator, EntityDescription(key="probe"), serial="probe", device_info=DeviceInfo()
+                    coordinator,
+                    EntityDescription(key="probe"),
+                    serial="probe",
+                    device_info=DeviceInfo(),
                 )
                 cell.check(probe.available, f"{name}: unavailable after a single failure")
         cell.check(not self.unexpected_errors(), f"errors logged: {self.unexpected_errors()}")
@@ -529,11 +541,11 @@ class MatrixRun:
             cell.check(self.entry.state is ConfigEntryState.LOADED, "not loaded after reauth")
         elif fault.kind == RATE and fault.retry_after:
             self.sim.clear_requests()
-            await self.tick(interval + 1)
+            await self.tick(wait)
             cell.check(self.family_requests() == 0, "polled before Retry-After")
-            await self.tick(retry_after + 1)
+            await self.tick(retry_after - wait + 1)
         else:
-            await self.tick(interval + 1)
+            await self.tick(wait)
         for name in family.coordinators:
             coordinator = self.coordinator(name)
             cell.check(coordinator.last_update_success, f"{name}: did not recover")
@@ -605,12 +617,13 @@ async def test_fault_matrix(
     hass: HomeAssistant,
     simulator: EnlightenSimulator,
     caplog: pytest.LogCaptureFixture,
+    freezer: FrozenDateTimeFactory,
     family: Family,
 ) -> None:
     """Every fault of ``family``: handled, kept, backed off and recovered."""
     entry = await create_entry(hass, simulator)
     assert await setup_integration(hass, entry)
-    run = MatrixRun(hass, simulator, entry, family, caplog)
+    run = MatrixRun(hass, simulator, entry, family, caplog, freezer)
     run.listen()
     await run.sample()
     runner: CellRunner = run.run_discovery_cell if not family.coordinators else run.run_cell

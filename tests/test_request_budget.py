@@ -61,7 +61,8 @@ async def _idle_hour(
     start = await sim.now()
     await run_for(hass, freezer, sim, 3600)
     requests = await sim.recorded()
-    for r in requests: print('REQ', r.at.time(), r.method, r.path)
+    for r in requests:
+        print("REQ", r.at.time(), r.method, r.path)
     return count_families(requests), max_gap_s(requests, EV_STATUS, start)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,22 +14,25 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.enphase_enlighten.api import ChargerSession, ChargerStatus
 from custom_components.enphase_enlighten.descriptions import enum_value
+from custom_components.enphase_enlighten.energy import EnergyData
 from custom_components.enphase_enlighten.sensor_descriptions import (
     DEVICE_STATUSES,
+    EV_MODERN_SENSORS,
     EV_SENSORS,
     GRID_MODES,
     PROFILES,
     SITE_ENERGY_SENSORS,
+    inverter_reading,
 )
 from tests.entity_setup import (
     BATTERY_OR_EV_PATHS,
     SCENARIOS,
-    SITE_FULL,
     SITE_LEGACY,
     SITE_MICROS,
     advance,
@@ -50,6 +55,16 @@ CHARGER = "sensor.iq_ev_charger"
 @pytest.fixture
 def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
     """The integration depends on the recorder: prepare it before `hass`."""
+
+
+@pytest.fixture(autouse=True)
+def quiet_sql() -> Iterator[None]:
+    """Keep the recorder's SQL echo out of the test output."""
+    logger = logging.getLogger("sqlalchemy.engine")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture
@@ -322,5 +337,14 @@ def test_enum_value() -> None:
 def test_descriptions_without_data() -> None:
     """Descriptions cope with a charger and energy data that report nothing."""
     bare = ChargerStatus(sn="EV1", session=ChargerSession())
-    assert [d.value_fn(bare) for d in EV_SENSORS] == [None, None, None]
-    assert all(d.translation_key for d in SITE_ENERGY_SENSORS)
+    assert [d.value_fn(bare) for d in (*EV_SENSORS, *EV_MODERN_SENSORS)] == [None] * 10
+    plugged = dt_util.utcnow() - timedelta(minutes=30)
+    stale_unplug = ChargerStatus(
+        sn="EV1",
+        session=ChargerSession(plug_in_at=plugged, plug_out_at=plugged - timedelta(hours=1)),
+    )
+    duration = next(d for d in EV_MODERN_SENSORS if d.key == "session_duration")
+    assert duration.value_fn(stale_unplug) == pytest.approx(30)
+    empty = EnergyData(site_date=dt_util.now().date(), timezone="UTC")
+    assert [d.value_fn(empty) for d in SITE_ENERGY_SENSORS] == [None] * 14
+    assert inverter_reading(empty, "121000001001") is None

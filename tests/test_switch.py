@@ -9,7 +9,12 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
@@ -181,6 +186,35 @@ async def test_no_use_battery_switch_when_unsupported(
     assert not simulator.requests_to("GREEN_CHARGING")
 
 
+LIST_WITHOUT_USE_BATTERY = {
+    "data": [
+        {
+            "serialNumber": EV_SN,
+            "displayName": "IQ EV Charger",
+            "chargeLevelDetails": {"min": "6", "max": "32", "granularity": "1"},
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(("detail_status", "expected"), [(None, True), (503, False)])
+async def test_use_battery_support_from_charger_summary(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    detail_status: int | None,
+    expected: bool,
+) -> None:
+    """When the list leaves supportsUseBattery out, the per-charger summary decides."""
+    simulator.inject_fault(
+        "ev_chargers/summary", status=200, body=json.dumps(LIST_WITHOUT_USE_BATTERY)
+    )
+    if detail_status is not None:
+        simulator.inject_fault(f"ev_chargers/{EV_SN}/summary", status=detail_status)
+    await setup_site(hass, simulator)
+    assert simulator.requests_to(f"ev_chargers/{EV_SN}/summary", "GET")
+    assert (hass.states.get(USE_BATTERY) is not None) is expected
+
+
 @pytest.mark.parametrize(
     ("entity_id", "key", "attr"),
     [
@@ -223,7 +257,6 @@ async def test_session_auth_shows_requested_value(
                         "value": "disabled",
                         "reqValue": "enabled",
                     },
-                    {"key": "sessionAuthentication", "value": None, "reqValue": None},
                 ]
             }
         ),
@@ -231,7 +264,8 @@ async def test_session_auth_shows_requested_value(
     )
     await settings.async_refresh()
     assert state_of(hass, RFID_AUTH) == "on"
-    assert state_of(hass, APP_AUTH) == "off"
+    # A setting the answer leaves out cannot be shown.
+    assert state_of(hass, APP_AUTH) == STATE_UNAVAILABLE
 
 
 async def test_charge_from_grid_sends_the_disclaimer(
