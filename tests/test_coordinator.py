@@ -502,6 +502,8 @@ async def test_auth_error_in_inverter_lifetime(
     today = energy.data.inverter_today_wh
     ids = {s.serial: s.inverter_id for s in energy.data.inverter_status.values()}
     by_id = {ids[serial]: value for serial, value in today.items()}
+    # Closed days are read once per site day: make the next refresh read them again.
+    energy._closed_days_read_on = None
     with patch.object(EnlightenClient, "inverter_energy", side_effect=[by_id, AuthError("lost")]):
         await energy.async_refresh()
     assert not energy.last_update_success

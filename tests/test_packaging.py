@@ -246,18 +246,36 @@ class SourceScan:
             path: ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
             for path in sorted(package.rglob("*.py"))
         }
-        self.constants: dict[str, str] = {}
-        self.sequences: dict[str, ast.expr] = {}
+        # Names are resolved per module (two modules may define the same name):
+        # the module's own definitions, then what it imports from the package.
+        self.current: Path | None = None
+        self.defined: dict[Path, dict[str, ast.expr]] = {}
+        self.imported: dict[Path, dict[str, tuple[Path, str]]] = {}
+        self.constants: dict[str, str] = {}  # every string constant, for "is it used"
         self.class_bases: dict[str, list[str]] = {}
         self.class_methods: dict[str, set[str]] = {}
-        for tree in self.modules.values():
+        by_module = {self._dotted(path, package): path for path in self.modules}
+        for path, tree in self.modules.items():
+            defined = self.defined.setdefault(path, {})
+            imported = self.imported.setdefault(path, {})
             for node in tree.body:
-                self._collect_constant(node)
-                if isinstance(node, ast.ImportFrom) and node.module == "homeassistant.const":
+                self._collect_constant(node, defined)
+                if not isinstance(node, ast.ImportFrom):
+                    continue
+                if node.module == "homeassistant.const":
                     for alias in node.names:
                         value = getattr(ha_const, alias.name, None)
                         if isinstance(value, str):
-                            self.constants[alias.asname or alias.name] = value
+                            defined[alias.asname or alias.name] = ast.Constant(value)
+                elif node.level:
+                    parts = [p for p in self._dotted(path, package).split(".") if p]
+                    if path.name != "__init__.py":
+                        parts = parts[:-1]  # the package this module lives in
+                    parts = parts[: len(parts) - (node.level - 1)]
+                    target = ".".join([*parts, *filter(None, (node.module or "").split("."))])
+                    if target in by_module:
+                        for alias in node.names:
+                            imported[alias.asname or alias.name] = (by_module[target], alias.name)
             for node in ast.walk(tree):
                 if isinstance(node, ast.ClassDef):
                     self.class_bases[node.name] = [_name_of(b) for b in node.bases]
@@ -266,36 +284,63 @@ class SourceScan:
                         for item in node.body
                         if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
                     }
+        for defined in self.defined.values():
+            for name, value in defined.items():
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    self.constants[name] = value.value
 
-    def _collect_constant(self, node: ast.stmt) -> None:
+    @staticmethod
+    def _dotted(path: Path, package: Path) -> str:
+        parts = path.relative_to(package).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        return ".".join(parts)
+
+    @staticmethod
+    def _collect_constant(node: ast.stmt, defined: dict[str, ast.expr]) -> None:
         target: ast.expr | None = None
         value: ast.expr | None = None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
         elif isinstance(node, ast.AnnAssign):
             target, value = node.target, node.value
-        if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
-            if isinstance(value.value, str):
-                self.constants[target.id] = value.value
-        elif isinstance(target, ast.Name) and isinstance(value, ast.List | ast.Tuple | ast.Set):
-            self.sequences[target.id] = value
+        if isinstance(target, ast.Name) and isinstance(
+            value, ast.Constant | ast.List | ast.Tuple | ast.Set
+        ):
+            defined[target.id] = value
 
-    def resolve(self, node: ast.AST | None) -> str | None:
+    def lookup(
+        self, name: str, module: Path | None = None, depth: int = 0
+    ) -> tuple[ast.expr, Path] | None:
+        """The module-level value a name stands for, and the module defining it."""
+        module = module or self.current
+        if module is None or depth > 5:
+            return None
+        if name in self.defined.get(module, {}):
+            return self.defined[module][name], module
+        if name in self.imported.get(module, {}):
+            source, original = self.imported[module][name]
+            return self.lookup(original, source, depth + 1)
+        return None
+
+    def resolve(self, node: ast.AST | None, module: Path | None = None) -> str | None:
         """The string a node stands for, when it is a literal or a known constant."""
+        if isinstance(node, ast.Name | ast.Attribute):
+            found = self.lookup(_name_of(node), module)
+            node = found[0] if found else None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return node.value
-        if isinstance(node, ast.Name | ast.Attribute):
-            return self.constants.get(_name_of(node))
         return None
 
     def strings(self, node: ast.AST | None) -> list[str]:
         """Strings of a list/tuple/set literal or constant (or a single string)."""
+        module = self.current
         if isinstance(node, ast.Call) and _name_of(node.func) in ("list", "tuple", "sorted"):
             node = node.args[0] if node.args else None
-        if isinstance(node, ast.Name) and node.id in self.sequences:
-            node = self.sequences[node.id]
+        if isinstance(node, ast.Name) and (found := self.lookup(node.id)):
+            node, module = found
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
-            return [s for s in (self.resolve(e) for e in node.elts) if s is not None]
+            return [s for s in (self.resolve(e, module) for e in node.elts) if s is not None]
         single = self.resolve(node)
         return [single] if single is not None else []
 
@@ -465,6 +510,7 @@ def scan_usage(scan: SourceScan) -> Usage:
     usage = Usage()
     usage.literals = set(scan.constants.values())
     for path, tree in scan.modules.items():
+        scan.current = path
         where = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         for node, cls, func in _walk_with_context(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -638,11 +684,37 @@ def test_en_json_is_plain_text(en: dict[str, Any]) -> None:
         assert value.count("{") == value.count("}"), f"{path} has unbalanced placeholders"
 
 
+def _services_yaml_selectors() -> dict[str, list[str]]:
+    """Translated select selectors in services.yaml: translation key -> options."""
+    found: dict[str, list[str]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            select = node.get("select")
+            if isinstance(select, dict) and select.get("translation_key"):
+                options = [
+                    str(o["value"] if isinstance(o, dict) else o) for o in select.get("options", [])
+                ]
+                found.setdefault(select["translation_key"], []).extend(options)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(_services_yaml())
+    return found
+
+
 def test_every_used_translation_exists(en: dict[str, Any], usage: Usage) -> None:
     """Every key the code uses (entities, flows, errors, issues, selectors) is in en.json."""
+    required = dict(usage.required)
+    for key, options in _services_yaml_selectors().items():
+        for option in options:
+            required.setdefault(f"selector.{key}.options.{option}", "services.yaml")
     missing = [
         f"{path}  (used in {where})"
-        for path, where in sorted(usage.required.items())
+        for path, where in sorted(required.items())
         if _lookup(en, path) is None
     ]
     assert not missing, "missing in translations/en.json:\n" + "\n".join(missing)
@@ -650,7 +722,7 @@ def test_every_used_translation_exists(en: dict[str, Any], usage: Usage) -> None
 
 def test_no_unused_translations(en: dict[str, Any], usage: Usage) -> None:
     """Nothing in en.json that the code cannot reach (keys must appear in the source)."""
-    known = usage.literals
+    known = usage.literals | set(_services_yaml_selectors())
     unknown: list[str] = []
     for flow in ("config", "options"):
         section = en.get(flow, {})

@@ -60,19 +60,18 @@ async function stateOf(page, entityId) {
   );
 }
 
-// Our entity whose translated name is `name` (case-insensitive) on `platform`.
-function findEntity(registry, states, domain, platform, name) {
-  const wanted = name.toLowerCase();
+// Our entity on `platform` whose translated name is one of `names` (case-insensitive).
+function findEntity(registry, states, domain, platform, names) {
+  const wanted = [names].flat().map((n) => n.toLowerCase());
   const ours = registry.filter((e) => e.platform === domain && e.entity_id.startsWith(`${platform}.`));
-  const byName = (e) =>
-    (e.name ?? e.original_name ?? "").toLowerCase() === wanted ||
-    (states[e.entity_id]?.attributes?.friendly_name ?? "").toLowerCase().endsWith(` ${wanted}`);
-  const found = ours.find(byName);
-  if (!found) {
-    const names = ours.map((e) => `${e.entity_id} (${e.original_name})`).join(", ");
-    throw new Error(`no ${platform} entity named "${name}" from ${domain}; have: ${names || "none"}`);
+  const nameOf = (e) => (e.name ?? e.original_name ?? "").toLowerCase();
+  const friendly = (e) => (states[e.entity_id]?.attributes?.friendly_name ?? "").toLowerCase();
+  for (const name of wanted) {
+    const found = ours.find((e) => nameOf(e) === name || friendly(e).endsWith(` ${name}`));
+    if (found) return found;
   }
-  return found;
+  const have = ours.map((e) => `${e.entity_id} (${e.original_name})`).join(", ");
+  throw new Error(`no ${platform} entity named ${wanted.join(" / ")} from ${domain}; have: ${have || "none"}`);
 }
 
 // Mark the device page's row for `entityId` (rows live deep in shadow roots).

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,7 +30,8 @@ DOCS_DIR = Path(os.environ.get("E2E_SHOTS_DIR", ROOT / "docs"))
 DRIVER = E2E_DIR / "drive.mjs"
 DOMAIN = "enphase_enlighten"
 EV_SWITCH_NAME = "Charging"
-RESERVE_NAME = "Battery reserve"
+# Enphase calls it the backup reserve; accept the shorter name too.
+RESERVE_NAMES = ["Battery backup reserve", "Battery reserve"]
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +73,7 @@ def _drive(stack: Stack, work: Path) -> dict[str, Any]:
         "fail_dir": str(work),
         "chromium": _chromium(),
         "ev_switch_name": EV_SWITCH_NAME,
-        "reserve_name": RESERVE_NAME,
+        "reserve_name": RESERVE_NAMES,
         "timeout_ms": 45000,
     }
     job_file = work / "job.json"
@@ -109,6 +111,14 @@ def _body(request: dict[str, Any]) -> Any:
         return json.loads(body)
     except TypeError, ValueError:
         return body
+
+
+def _readme_dashboard_entities() -> set[str]:
+    """Entity ids in the README's "Dashboard example" YAML block."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Dashboard example", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```yaml", 1)[1].split("```", 1)[0]
+    return set(re.findall(r"entity: ([a-z_]+\.[a-z0-9_]+)", block))
 
 
 def test_ev_charging_and_battery_reserve_from_the_ui(socket_enabled: None, tmp_path: Path) -> None:
@@ -151,6 +161,11 @@ def test_ev_charging_and_battery_reserve_from_the_ui(socket_enabled: None, tmp_p
 
         assert result["entities"] > 0
         assert not result["untranslated"], f"entities without a name: {result['untranslated']}"
+
+        # The README's dashboard example names entities that really exist.
+        states = {state["entity_id"] for state in stack.ha("GET", "/api/states")}
+        missing = sorted(_readme_dashboard_entities() - states)
+        assert not missing, f"README dashboard names unknown entities: {missing}"
 
         # Nothing from our integration failed while we clicked.
         log = stack.logs["hass"].read_text(errors="replace")
