@@ -658,7 +658,7 @@ def test_translations_cover_every_key() -> None:
     assert errors <= set(en["config"]["error"])
     assert aborts <= set(en["config"]["abort"])
     raised: set[str] = set()
-    for module in ("__init__.py", "coordinator.py", "energy.py"):
+    for module in ("__init__.py", "coordinator.py", "energy_coordinator.py"):
         raised |= set(re.findall(r'translation_key="(\w+)"', (root / module).read_text()))
     assert raised <= set(en["exceptions"])
     sensor_keys = {d.translation_key for d in SITE_ENERGY_SENSORS}

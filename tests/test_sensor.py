@@ -20,7 +20,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.enphase_enlighten.api import ChargerSession, ChargerStatus
 from custom_components.enphase_enlighten.descriptions import enum_value
-from custom_components.enphase_enlighten.energy import EnergyData
+from custom_components.enphase_enlighten.energy_coordinator import EnergyData
 from custom_components.enphase_enlighten.sensor_descriptions import (
     DEVICE_STATUSES,
     EV_MODERN_SENSORS,

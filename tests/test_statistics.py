@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.enphase_enlighten.analytics import detect_underperforming
+from custom_components.enphase_enlighten.panel_health import detect_underperforming
 from custom_components.enphase_enlighten.api import (
     EnlightenClient,
     InverterStatus,

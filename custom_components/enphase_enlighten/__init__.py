@@ -41,10 +41,12 @@ from .coordinator import (
     async_detect_capabilities,
     async_persist_session,
 )
-from .energy import EnergyCoordinator
+from .energy_coordinator import EnergyCoordinator
 from .entity import async_register_hub_devices, device_identifier, site_identifier
 from .ev_settings import EvSettingsCoordinator
+from .gateway_coordinator import async_remove_gateway_issue, async_setup_gateway
 from .services import async_setup_services
+from .services_history import async_setup_history_services
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up the integration (service actions are registered here)."""
     async_setup_services(hass)
+    async_setup_history_services(hass)
     return True
 
 
@@ -113,6 +116,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) ->
         await coordinator.async_config_entry_first_refresh()
 
     entry.runtime_data = runtime
+    async_setup_gateway(hass, entry, runtime)
     inventory = runtime.inventory
 
     @callback
@@ -143,6 +147,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) -
         hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
     ).async_remove()
     await async_remove_store(hass, entry.entry_id)
+    async_remove_gateway_issue(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

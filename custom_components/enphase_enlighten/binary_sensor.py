@@ -1,4 +1,4 @@
-"""Binary sensors: EV charger state, batteries, battery settings, grid, device connectivity."""
+"""Binary sensors: EV chargers, batteries, battery settings, grid, devices, panel health."""
 
 from __future__ import annotations
 
@@ -39,12 +39,16 @@ from .descriptions import (
     inventory_device_source,
 )
 from .devices import KIND_BATTERY, KIND_GATEWAY, async_add_dynamic_entities, site_hardware
+from .energy_coordinator import EnergyCoordinator
 from .entity import (
     charger_device_info,
     gateway_child_device_info,
     gateway_device_info,
+    inverter_device_info,
     site_device_info,
 )
+from .gateway_entities import gateway_binary_sensors
+from .history_sync import PanelHealth, panel_health
 from .sensor_descriptions import PROFILES
 
 PARALLEL_UPDATES = 0
@@ -197,6 +201,22 @@ DEVICE_BINARY_SENSORS: tuple[EnlightenBinarySensorEntityDescription[InventoryDev
     ),
 )
 
+# One per microinverter: low against its array peers for several days (history_sync).
+PANEL_BINARY_SENSORS: tuple[EnlightenBinarySensorEntityDescription[PanelHealth], ...] = (
+    EnlightenBinarySensorEntityDescription(
+        key="underperforming",
+        translation_key="underperforming",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        is_on_fn=lambda p: p.flagged,
+        available_fn=lambda p: p.judged,
+        attr_fn=lambda p: {
+            "deficit_pct": p.deficit_pct,
+            "days": p.days,
+            "array_name": p.array_name,
+        },
+    ),
+)
+
 type Part = tuple[tuple[EnlightenBinarySensorEntityDescription[Any], ...], Source[Any]]
 
 
@@ -208,7 +228,7 @@ async def async_setup_entry(
     """Add the binary sensors; devices that appear later get theirs without a reload."""
     runtime = entry.runtime_data
     site_id: str = entry.data[CONF_SITE_ID]
-    inventory, site, ev = runtime.inventory, runtime.site, runtime.ev
+    inventory, site, ev, energy = runtime.inventory, runtime.site, runtime.ev, runtime.energy
     group = partial(build_group, EnlightenBinarySensor)
 
     def site_state() -> Iterator[EnlightenBinarySensor[Any]]:
@@ -267,12 +287,31 @@ async def async_setup_entry(
                 device_info=charger_device_info(hass, entry, serial, summary, status),
             )
 
+    def panels() -> Iterator[EnlightenBinarySensor[Any]]:
+        if not inventory.capabilities.has_microinverters:
+            return
+        gateway = inventory.capabilities.gateway_serial
+        for serial, inverter in inventory.data.inverters.items():
+            yield from group(
+                energy,
+                PANEL_BINARY_SENSORS,
+                _panel_source(energy, serial),
+                serial=serial,
+                device_info=inverter_device_info(hass, entry, inverter, gateway),
+            )
+
     add = partial(
         async_add_dynamic_entities, hass, entry, Platform.BINARY_SENSOR, async_add_entities
     )
     add(coordinator=None, build=lambda: list(site_state()))
     add(coordinator=inventory, build=lambda: list(hardware()))
     add(coordinator=ev, build=lambda: list(chargers()))
+    add(coordinator=runtime.gateway, build=lambda: gateway_binary_sensors(hass, entry))
+    add(coordinator=inventory, build=lambda: list(panels()))
+
+
+def _panel_source(energy: EnergyCoordinator, serial: str) -> Source[PanelHealth]:
+    return lambda: panel_health(energy.underperformance, serial)
 
 
 class EnlightenBinarySensor[SourceT](EnlightenSourceEntity[SourceT], BinarySensorEntity):

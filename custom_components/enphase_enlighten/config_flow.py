@@ -13,7 +13,6 @@ from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
@@ -48,11 +47,14 @@ from .api import (
     OtpBlocked,
     OtpExpired,
 )
+from .config_flow_gateway import GatewayFlowMixin
 from .const import (
     CONF_BASE_URL,
+    CONF_CONNECT_GATEWAY,
     CONF_DEVICE_FAMILIES,
     CONF_ENERGY_INTERVAL,
     CONF_EV_INTERVAL,
+    CONF_GATEWAY,
     CONF_INVENTORY_INTERVAL,
     CONF_OTP,
     CONF_RESEND,
@@ -66,6 +68,8 @@ from .const import (
     CONF_USER_ID,
     DEVICE_FAMILIES,
     DOMAIN,
+    GATEWAY_ACTION_REMOVE,
+    GATEWAY_ACTION_SKIP,
     MAX_ENERGY_INTERVAL,
     MAX_EV_INTERVAL,
     MAX_INVENTORY_INTERVAL,
@@ -97,14 +101,23 @@ _OTP_SELECTOR = TextSelector(
 
 
 def _credentials_schema(
-    *, base_url: str, store_password: bool, ask_email: bool = True
+    *,
+    base_url: str,
+    store_password: bool,
+    ask_email: bool = True,
+    connect_gateway: bool | None = None,
 ) -> vol.Schema:
-    """Build the credentials form; the server address sits in a collapsed section."""
+    """Build the credentials form; the server address sits in a collapsed section.
+
+    ``connect_gateway`` (when not None) adds the "connect the local gateway" tick box.
+    """
     fields: dict[Any, Any] = {}
     if ask_email:
         fields[vol.Required(CONF_EMAIL)] = _EMAIL_SELECTOR
     fields[vol.Required(CONF_PASSWORD)] = _PASSWORD_SELECTOR
     fields[vol.Required(CONF_STORE_PASSWORD, default=store_password)] = BooleanSelector()
+    if connect_gateway is not None:
+        fields[vol.Required(CONF_CONNECT_GATEWAY, default=connect_gateway)] = BooleanSelector()
     if ask_email:
         fields[vol.Required(SECTION_ADVANCED)] = section(
             vol.Schema({vol.Required(CONF_BASE_URL, default=base_url): _URL_SELECTOR}),
@@ -183,8 +196,9 @@ OPTIONS_SCHEMA = vol.Schema(
 )
 
 
-class EnlightenConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Log in to Enlighten (with MFA when the account uses it) and pick a site."""
+class EnlightenConfigFlow(GatewayFlowMixin, domain=DOMAIN):
+    """Log in to Enlighten (with MFA when the account uses it), pick a site, and
+    optionally connect its local IQ Gateway (see config_flow_gateway)."""
 
     VERSION = 1
 
@@ -227,7 +241,11 @@ class EnlightenConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
-                _credentials_schema(base_url=DEFAULT_BASE_URL, store_password=True),
+                _credentials_schema(
+                    base_url=DEFAULT_BASE_URL,
+                    store_password=True,
+                    connect_gateway=self._discovered is not None,
+                ),
                 user_input,
             ),
             errors=errors,
@@ -246,6 +264,7 @@ class EnlightenConfigFlow(ConfigFlow, domain=DOMAIN):
         self._base_url = base_url
         self._password = user_input[CONF_PASSWORD]
         self._store_password = user_input[CONF_STORE_PASSWORD]
+        self._gateway_wanted = bool(user_input.get(CONF_CONNECT_GATEWAY))
         return await self._async_login(errors)
 
     # -- login and MFA ------------------------------------------------------
@@ -348,7 +367,7 @@ class EnlightenConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(reason="cannot_connect")
         self._sites = {site.site_id: site.name for site in sites}
         if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
-            return self._async_update_existing_entry()
+            return await self._async_update_existing_entry()
         if not self._sites:
             return self.async_abort(reason="no_sites")
         configured = self._async_current_ids(include_ignore=False)
@@ -384,10 +403,36 @@ class EnlightenConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_create_site_entry(self, site_id: str) -> ConfigFlowResult:
         await self.async_set_unique_id(site_id)
         self._abort_if_unique_id_configured()
-        title = self._sites[site_id]
+        self._gateway_site = site_id
+        if self._gateway_wanted:
+            return await self.async_step_gateway()
+        return await self._async_gateway_done(GATEWAY_ACTION_SKIP, None)
+
+    @override
+    async def _async_gateway_done(
+        self, action: str, config: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Create the entry, or update the existing one, with the gateway choice."""
+        if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
+            if self.source == SOURCE_REAUTH:
+                entry = self._get_reauth_entry()
+            else:
+                entry = self._get_reconfigure_entry()
+            data = {**entry.data, **self._account_data()}
+            if not self._store_password:
+                data.pop(CONF_PASSWORD, None)
+            if config is not None:
+                data[CONF_GATEWAY] = config
+            elif action == GATEWAY_ACTION_REMOVE:
+                data.pop(CONF_GATEWAY, None)
+            return self.async_update_reload_and_abort(entry, data=data)
+        assert self._gateway_site is not None
+        title = self._sites[self._gateway_site]
         data = self._account_data()
-        data[CONF_SITE_ID] = site_id
+        data[CONF_SITE_ID] = self._gateway_site
         data[CONF_SITE_NAME] = title
+        if config is not None:
+            data[CONF_GATEWAY] = config
         return self.async_create_entry(title=title, data=data)
 
     def _account_data(self) -> dict[str, Any]:
@@ -455,6 +500,7 @@ class EnlightenConfigFlow(ConfigFlow, domain=DOMAIN):
                 _credentials_schema(
                     base_url=entry.data[CONF_BASE_URL],
                     store_password=CONF_PASSWORD in entry.data,
+                    connect_gateway=False,
                 ),
                 user_input or {CONF_EMAIL: entry.data[CONF_EMAIL]},
             ),
@@ -464,8 +510,7 @@ class EnlightenConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # -- reauth / reconfigure common end ------------------------------------
 
-    @callback
-    def _async_update_existing_entry(self) -> ConfigFlowResult:
+    async def _async_update_existing_entry(self) -> ConfigFlowResult:
         """Check the account still owns the site, then store the new login."""
         assert self._client is not None
         if self.source == SOURCE_REAUTH:
@@ -481,10 +526,10 @@ class EnlightenConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_abort(
                 reason="wrong_account", description_placeholders={"site_name": entry.title}
             )
-        data = {**entry.data, **self._account_data()}
-        if not self._store_password:
-            data.pop(CONF_PASSWORD, None)
-        return self.async_update_reload_and_abort(entry, data=data)
+        if self.source == SOURCE_RECONFIGURE and self._gateway_wanted:
+            self._gateway_site = site_id
+            return await self.async_step_gateway()
+        return await self._async_gateway_done(GATEWAY_ACTION_SKIP, None)
 
 
 class EnlightenOptionsFlow(OptionsFlowWithReload):

@@ -83,3 +83,19 @@ MAX_UNDERPERFORMANCE_DAYS: Final = 14
 
 # Persistent storage (event cursor, energy guard).
 STORAGE_VERSION: Final = 1
+
+# Local IQ Gateway (optional): entry data key holding its connection settings.
+CONF_GATEWAY: Final = "gateway"
+CONF_SERIAL: Final = "serial"
+CONF_FIRMWARE: Final = "firmware"
+CONF_TOKEN_URL: Final = "token_url"
+# Config flow fields of the gateway step (not stored as such).
+CONF_CONNECT_GATEWAY: Final = "connect_gateway"
+CONF_GATEWAY_ACTION: Final = "action"
+SECTION_LOCAL_USER: Final = "local_user"
+GATEWAY_ACTION_CONNECT: Final = "connect"
+GATEWAY_ACTION_SKIP: Final = "skip"
+GATEWAY_ACTION_REMOVE: Final = "remove"
+# The gateway refreshes its own figures every few minutes; reading it every minute
+# keeps the live values current without loading it.
+GATEWAY_INTERVAL: Final = timedelta(seconds=60)

@@ -7,7 +7,7 @@ import logging
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -38,6 +38,7 @@ from .api import (
     SiteSettings,
     StormAlert,
 )
+from .charging_sessions import LastSession, async_fetch_last_sessions
 from .const import (
     CONF_DEVICE_FAMILIES,
     CONF_ENERGY_INTERVAL,
@@ -65,8 +66,9 @@ from .const import (
 
 if TYPE_CHECKING:
     from .battery_command import BatteryCommandManager
-    from .energy import EnergyCoordinator
+    from .energy_coordinator import EnergyCoordinator
     from .ev_settings import EvSettingsCoordinator
+    from .gateway_coordinator import GatewayCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -181,6 +183,7 @@ class InventoryData:
     inverter_summary: InverterList | None = None
     chargers: dict[str, ChargerSummary] = field(default_factory=dict)
     backup_history: BackupHistory | None = None
+    last_sessions: dict[str, LastSession] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -196,6 +199,8 @@ class EnlightenRuntimeData:
     ev: EvCoordinator | None = None
     ev_settings: EvSettingsCoordinator | None = None
     battery_command: BatteryCommandManager | None = None
+    # The local IQ Gateway, when one is configured (not among ``coordinators``: optional).
+    gateway: GatewayCoordinator | None = None
 
     @property
     def coordinators(self) -> list[EnlightenCoordinator[Any]]:
@@ -607,6 +612,10 @@ class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
             calls["inverters"] = lambda: client.all_inverters(sid)
         if caps.has_battery:
             calls["backup_history"] = lambda: client.backup_history(sid)
+        if caps.has_charger and (serials := self._charger_serials()):
+            calls["last_sessions"] = lambda: async_fetch_last_sessions(
+                client, sid, serials, today=self._site_today(), timezone=self._timezone
+            )
         results = await self._async_gather(calls)
         if seeded:
             results["devices"] = caps.inventory
@@ -631,7 +640,21 @@ class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
                 {c.serial: c for c in chargers} if chargers is not None else previous.chargers
             ),
             backup_history=results.get("backup_history", previous.backup_history),
+            last_sessions=results.get("last_sessions", previous.last_sessions),
         )
+
+    @property
+    def _timezone(self) -> str:
+        return self.capabilities.timezone or self.hass.config.time_zone
+
+    def _site_today(self) -> date:
+        zone = dt_util.get_time_zone(self._timezone) or dt_util.get_default_time_zone()
+        return dt_util.now(zone).date()
+
+    def _charger_serials(self) -> list[str]:
+        """The site's chargers: from the last summary, else from setup."""
+        known = self.data.chargers if self.data is not None else {}
+        return list(known) or [c.serial for c in self.capabilities.chargers if c.serial]
 
 
 def _hardware_kinds(inventory: Inventory) -> tuple[bool, bool, bool]:

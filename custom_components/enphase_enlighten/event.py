@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import HomeownerEvent
 from .const import CONF_SITE_ID
 from .coordinator import EnlightenConfigEntry
-from .energy import EnergyCoordinator, EnergyData
+from .energy_coordinator import EnergyCoordinator, EnergyData
 from .entity import EnlightenEntity, site_device_info
 
 PARALLEL_UPDATES = 0

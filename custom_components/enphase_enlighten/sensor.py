@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Inverter
+from .charging_sessions import LastSession
 from .const import CONF_SITE_ID
 from .coordinator import EnlightenConfigEntry, InventoryCoordinator
 from .descriptions import (
@@ -30,7 +31,7 @@ from .devices import (
     async_setup_device_upkeep,
     site_hardware,
 )
-from .energy import EnergyCoordinator
+from .energy_coordinator import EnergyCoordinator
 from .entity import (
     charger_device_info,
     gateway_child_device_info,
@@ -38,6 +39,7 @@ from .entity import (
     inverter_device_info,
     site_device_info,
 )
+from .gateway_entities import gateway_sensors
 from .sensor_descriptions import (
     BACKUP_SENSORS,
     BATTERY_SENSORS,
@@ -59,6 +61,7 @@ from .sensor_descriptions import (
     SensorValue,
     inverter_reading,
 )
+from .sensor_sessions import LAST_SESSION_SENSORS
 
 __all__ = ["SITE_ENERGY_SENSORS", "EnlightenSensor", "EnlightenSensorEntityDescription"]
 
@@ -175,6 +178,13 @@ async def async_setup_entry(
                 serial=serial,
                 device_info=info,
             )
+            yield from group(
+                inventory,
+                LAST_SESSION_SENSORS,
+                _last_session_source(inventory, serial),
+                serial=serial,
+                device_info=info,
+            )
             # The evse flow is site wide: it belongs to a charger only when there is one.
             if single and "evse" in energy.data.totals:
                 yield from group(
@@ -190,11 +200,16 @@ async def async_setup_entry(
     add(coordinator=None, build=lambda: list(site_state()))
     add(coordinator=inventory, build=lambda: list(hardware()))
     add(coordinator=ev, build=lambda: list(chargers()))
+    add(coordinator=runtime.gateway, build=lambda: gateway_sensors(hass, entry))
     async_setup_device_upkeep(hass, entry)
 
 
 def _inverter_source(energy: EnergyCoordinator, serial: str) -> Source[InverterReading]:
     return lambda: inverter_reading(energy.data, serial)
+
+
+def _last_session_source(inventory: InventoryCoordinator, serial: str) -> Source[LastSession]:
+    return lambda: inventory.data.last_sessions.get(serial)
 
 
 def _inverter_card_source(inventory: InventoryCoordinator, serial: str) -> Source[Inverter]:

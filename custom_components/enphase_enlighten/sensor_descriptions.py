@@ -38,7 +38,7 @@ from .api import (
     StormAlert,
 )
 from .descriptions import EnlightenEntityDescription, enum_value
-from .energy import EnergyData, EnergyTotals
+from .energy_coordinator import EnergyData, EnergyTotals
 
 CONNECTOR_STATUSES = [
     "available",

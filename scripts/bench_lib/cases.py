@@ -35,6 +35,7 @@ from scripts.bench_lib.harness import (
     max_gap_s,
     run_for,
     settle,
+    start_at_site_morning,
 )
 
 pytestmark = pytest.mark.usefixtures("recorder_mock")
@@ -68,8 +69,15 @@ async def _cpu_per_refresh(
             # New data every round, so that entities really write their states.
             await sim.advance(60)
             t0, p0 = time.thread_time(), time.process_time()
+            if os.environ.get("BENCH_PROFILE") == name:
+                import cProfile
+                prof = cProfile.Profile()
+                prof.enable()
             await coordinator.async_refresh()
             await settle(hass)
+            if os.environ.get("BENCH_PROFILE") == name:
+                prof.disable()
+                prof.dump_stats(f"/tmp/benchscratch/prof_{name}.out")
             thread.append(time.thread_time() - t0)
             process.append(time.process_time() - p0)
         result[name] = {
@@ -104,7 +112,7 @@ async def test_hour(
     site_id = SITES[scenario]
     if scenario == "b":
         await sim.set_state(site_id, f"chargers.{CHARGER_SN}.charging", True)
-    freezer.move_to(await sim.now())
+    await start_at_site_morning(sim, freezer, site_id)
     entry = await create_site_entry(hass, sim, site_id)
     await sim.clear()
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -170,9 +178,7 @@ async def test_first_refresh(hass: HomeAssistant, remote_sim: RemoteSim, scenari
     def traced_session(hass: HomeAssistant, **kwargs: Any) -> aiohttp.ClientSession:
         return async_create_clientsession(hass, trace_configs=[trace], **kwargs)
 
-    with patch(
-        "custom_components.enphase_enlighten.async_create_clientsession", traced_session
-    ):
+    with patch("custom_components.enphase_enlighten.async_create_clientsession", traced_session):
         started = time.perf_counter()
         assert await hass.config_entries.async_setup(entry.entry_id)
         await settle(hass)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
 import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
@@ -36,6 +38,14 @@ SITE_FULL = "1000001"
 SITE_MICROS = "1000002"
 SITE_LARGE = "1000004"
 CHARGER_SN = "EV0000000001"
+# Time zones of the scenario sites; runs start at 10:00 site time, so that an
+# hour never crosses the site's midnight (a new day reads one more window).
+SITE_TIMEZONES = {
+    SITE_FULL: "Australia/Sydney",
+    SITE_MICROS: "America/Denver",
+    SITE_LARGE: "Europe/Berlin",
+}
+START_HOUR = 10
 EV_STATUS = "/ev_chargers/status"
 
 # Endpoint families, in table order; see family_of().
@@ -84,13 +94,22 @@ def count_families(requests: Iterable[Request]) -> dict[str, int]:
     return dict(Counter(family_of(r.path) for r in requests))
 
 
+def count_endpoints(requests: Iterable[Request]) -> dict[str, int]:
+    """Requests per endpoint (method and path with site ids and serials generalised)."""
+    return dict(
+        Counter(
+            f"{r.method} {re.sub(r'/(\d{5,}|EV\d+)(?=/|$)', '/<id>', r.path)}" for r in requests
+        )
+    )
+
+
 def max_gap_s(requests: Iterable[Request], path_contains: str, start: datetime) -> float | None:
     """Longest simulated time without a request to ``path_contains`` (from ``start``)."""
     stamps = [r.at for r in requests if path_contains in r.path]
     if not stamps:
         return None
     edges = [start, *sorted(stamps)]
-    return max((b - a).total_seconds() for a, b in zip(edges, edges[1:], strict=False))
+    return max((b - a).total_seconds() for a, b in itertools.pairwise(edges))
 
 
 class SimControl(Protocol):
@@ -181,9 +200,7 @@ class RemoteSim:
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         assert self._session is not None
-        async with self._session.request(
-            method, f"{self.url}/__sim__/{path}", json=body
-        ) as resp:
+        async with self._session.request(method, f"{self.url}/__sim__/{path}", json=body) as resp:
             resp.raise_for_status()
             return await resp.json()
 
@@ -194,9 +211,7 @@ class RemoteSim:
     async def recorded(self) -> list[Request]:
         """The request log."""
         rows = await self._call("GET", "requests")
-        return [
-            Request(r["method"], r["path"], datetime.fromisoformat(r["at"])) for r in rows
-        ]
+        return [Request(r["method"], r["path"], datetime.fromisoformat(r["at"])) for r in rows]
 
     async def clear(self) -> None:
         """Empty the request log."""
@@ -214,6 +229,21 @@ class RemoteSim:
     async def set_state(self, site_id: str, path: str, value: Any) -> None:
         """Set one attribute of a simulated site (e.g. ``chargers.<sn>.charging``)."""
         await self._call("POST", "set", {"site_id": int(site_id), "path": path, "value": value})
+
+
+async def start_at_site_morning(
+    sim: SimControl, freezer: FrozenDateTimeFactory, site_id: str
+) -> datetime:
+    """Move the cloud's clock to the next 10:00 at the site and Home Assistant's with it."""
+    now = await sim.now()
+    local = now.astimezone(ZoneInfo(SITE_TIMEZONES[site_id]))
+    target = local.replace(hour=START_HOUR, minute=0, second=0, microsecond=0)
+    if target <= local:
+        target += timedelta(days=1)
+    await sim.advance((target - local).total_seconds())
+    now = await sim.now()
+    freezer.move_to(now)
+    return now
 
 
 async def create_site_entry(hass: HomeAssistant, sim: SimControl, site_id: str) -> MockConfigEntry:

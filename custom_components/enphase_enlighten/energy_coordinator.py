@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeIs, override
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -30,6 +30,8 @@ from .coordinator import (
     EnlightenOptions,
     SiteCapabilities,
 )
+from .history_sync import HistorySync
+from .panel_health import DetectionResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -111,6 +113,8 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         self._event_watermark: float | None = None
         self._seen_event_ids: list[str] = []
         self._saved_payload: dict[str, Any] | None = None
+        # Statistics import and panel detection, run in the background (history_sync).
+        self.history = HistorySync(hass, entry, self, options)
 
     @override
     async def _async_setup(self) -> None:
@@ -143,6 +147,19 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
                 "seen_ids": list(self._seen_event_ids),
             },
         }
+
+    @property
+    def underperformance(self) -> DetectionResult | None:
+        """The last under-performing panel detection; None until the first one ran."""
+        return self.history.result
+
+    @callback
+    @override
+    def _async_refresh_finished(self) -> None:
+        """After a successful refresh, sync the history when the buckets changed."""
+        super()._async_refresh_finished()
+        if self.last_update_success and self.data is not None:
+            self.history.async_schedule(self.data.lifetime)
 
     @property
     def timezone(self) -> str:

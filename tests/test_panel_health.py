@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import aiohttp
 import pytest
 
-from custom_components.enphase_enlighten.analytics import (
+from custom_components.enphase_enlighten.panel_health import (
     NO_ARRAY,
     daily_deviations,
     detect_underperforming,

@@ -1,0 +1,304 @@
+"""Keep the statistics current and judge the panels, in the background.
+
+When an energy refresh brings a lifetime payload that differs from the last one synced,
+one background task (never two at a time) runs three steps:
+
+1. import the lifetime energy buckets as external statistics (no cloud request: the
+   payload is already there; only new or changed rows are written);
+2. backfill the per-panel daily energy: on first setup ``PANEL_BACKFILL_DAYS`` requests
+   of spec 2.14 (one per day, one after the other), afterwards one request per new day,
+   plus at most one re-read of each of the last ``REFETCH_DAYS`` days when a panel that
+   reports was missing from it (late uploads);
+3. read the last ``underperformance_days + DETECTION_MARGIN_DAYS`` days back and run the
+   under-performance detector; the result is kept on the energy coordinator, its
+   listeners are told, and a repair issue is raised per flagged panel.
+
+A failing step is logged and retried with the next refresh; it never fails the refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+
+from .api import EnlightenError, LifetimeEnergy
+from .const import CONF_SITE_NAME, DOMAIN
+from .entity import device_identifier
+from .panel_health import DetectionResult, detect_underperforming
+from .statistics import (
+    async_backfill_panel_history,
+    async_get_panel_history,
+    async_import_lifetime_statistics,
+    backfill_window,
+    resolve_time_zone,
+)
+
+if TYPE_CHECKING:
+    from .api import InverterStatus
+    from .coordinator import EnlightenConfigEntry, EnlightenOptions, InventoryData
+    from .energy_coordinator import EnergyCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+AUTO_SYNC: bool = True
+"""Run the background sync after energy refreshes (tests without history turn it off)."""
+
+PANEL_BACKFILL_DAYS: Final = 30
+"""Days of per-panel history held in statistics: 30 requests on first setup."""
+
+DETECTION_MARGIN_DAYS: Final = 7
+"""Days read before the run the detector asks for, so short gaps do not hide a run."""
+
+REFETCH_DAYS: Final = 3
+"""Recent days re-read (once each) when a reporting panel is missing from them."""
+
+ISSUE_PREFIX: Final = "underperforming_"
+NOT_REPORTING: Final = "not_reporting"
+
+
+@dataclass(frozen=True, slots=True)
+class PanelHealth:
+    """What the detector found for one panel (the source of its problem sensor)."""
+
+    judged: bool
+    flagged: bool
+    deficit_pct: float | None
+    days: int
+    array_name: str | None
+
+
+def panel_health(result: DetectionResult | None, serial: str) -> PanelHealth | None:
+    """The detector's view of one panel; None before the first detection."""
+    if result is None:
+        return None
+    flagged = result.flagged.get(serial)
+    if flagged is not None:
+        return PanelHealth(
+            judged=True,
+            flagged=True,
+            deficit_pct=round(flagged.deficit_pct, 1),
+            days=flagged.days,
+            array_name=flagged.array_name or None,
+        )
+    latest = next(
+        (
+            result.deviations[day][serial]
+            for day in reversed(result.days)
+            if serial in result.deviations.get(day, {})
+        ),
+        None,
+    )
+    return PanelHealth(
+        judged=serial in result.judged,
+        flagged=False,
+        deficit_pct=round(latest.deficit_pct, 1) if latest is not None else None,
+        days=0,
+        array_name=(latest.array_name or None) if latest is not None else None,
+    )
+
+
+def _not_reporting(status: str | None) -> bool:
+    return (status or "").strip().lower().replace(" ", "_").replace("-", "_") == NOT_REPORTING
+
+
+class HistorySync:
+    """The background statistics import and panel detection of one entry."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnlightenConfigEntry,
+        coordinator: EnergyCoordinator,
+        options: EnlightenOptions,
+    ) -> None:
+        """Bind the sync to the energy coordinator that triggers it."""
+        self.hass = hass
+        self.entry = entry
+        self.coordinator = coordinator
+        self.options = options
+        self.result: DetectionResult | None = None
+        self._lock = asyncio.Lock()
+        self._synced: LifetimeEnergy | None = None
+        self._refetched: set[date] = set()
+        self._issues: set[str] = set()
+        self._failing = False
+        entry.async_on_unload(self._async_clear_issues)
+
+    @property
+    def window_days(self) -> int:
+        """Days read back for the detector."""
+        return self.options.underperformance_days + DETECTION_MARGIN_DAYS
+
+    @callback
+    def async_schedule(self, lifetime: LifetimeEnergy | None) -> None:
+        """Start a sync when the payload changed and none is running."""
+        if not AUTO_SYNC or lifetime is None or lifetime == self._synced or self._lock.locked():
+            return
+        self.entry.async_create_background_task(
+            self.hass, self.async_run(lifetime), f"{DOMAIN} history sync {self.entry.entry_id}"
+        )
+
+    async def async_run(self, lifetime: LifetimeEnergy) -> None:
+        """Run the three steps once; the payload counts as synced when all worked."""
+        async with self._lock:
+            try:
+                await self._async_steps(lifetime)
+            except EnlightenError as err:
+                self._log_failure("Enlighten did not answer the history backfill: %s", err)
+            except Exception:
+                _LOGGER.exception("Updating the Enlighten energy history failed")
+            else:
+                self._synced = lifetime
+                if self._failing:
+                    _LOGGER.info("Enlighten energy history is up to date again")
+                self._failing = False
+
+    def _log_failure(self, message: str, err: EnlightenError) -> None:
+        """Warn once per failing streak, then only at debug level."""
+        if self._failing:
+            _LOGGER.debug(message, err)
+        else:
+            _LOGGER.warning(message, err)
+        self._failing = True
+
+    async def _async_steps(self, lifetime: LifetimeEnergy) -> None:
+        coordinator = self.coordinator
+        await async_import_lifetime_statistics(
+            self.hass,
+            coordinator.site_id,
+            lifetime,
+            time_zone=coordinator.timezone,
+            site_name=self.entry.data.get(CONF_SITE_NAME) or self.entry.title,
+        )
+        if not coordinator.capabilities.has_microinverters:
+            return
+        inventory = await self._async_inventory()
+        if inventory is None or coordinator.data is None:
+            return
+        statuses = coordinator.data.inverter_status
+        if not statuses:
+            return
+        await self._async_panels(lifetime, inventory, statuses)
+
+    async def _async_inventory(self) -> InventoryData | None:
+        """The inventory data, once the entry finished loading (None if it never does).
+
+        The first sync starts during setup, before the entry holds its runtime data.
+        """
+        if self.entry.state is ConfigEntryState.SETUP_IN_PROGRESS:
+            changed = asyncio.Event()
+            unsub = self.entry.async_on_state_change(changed.set)
+            try:
+                while self._state() is ConfigEntryState.SETUP_IN_PROGRESS:
+                    changed.clear()
+                    await changed.wait()
+            finally:
+                unsub()
+        if self._state() is not ConfigEntryState.LOADED:
+            return None
+        return self.entry.runtime_data.inventory.data
+
+    def _state(self) -> ConfigEntryState:
+        return self.entry.state
+
+    async def _async_panels(
+        self,
+        lifetime: LifetimeEnergy,
+        inventory: InventoryData,
+        statuses: dict[str, InverterStatus],
+    ) -> None:
+        coordinator, hass = self.coordinator, self.hass
+        tz = coordinator.timezone
+        now = dt_util.utcnow()
+        serial_by_id = {status.inverter_id: serial for serial, status in statuses.items()}
+        names = {serial: self._panel_name(serial) for serial in statuses}
+        exclude = {
+            serial for serial, status in statuses.items() if _not_reporting(status.status_code)
+        } | {serial for serial, inv in inventory.inverters.items() if _not_reporting(inv.status)}
+        window = backfill_window(
+            now, resolve_time_zone(hass, tz), self.window_days, not_before=lifetime.start_date
+        )
+        if not window:
+            return
+        reporting = set(statuses) - exclude
+        stored = await async_get_panel_history(hass, statuses, window[0], window[-1], time_zone=tz)
+        refetch = [
+            day
+            for day in window[-REFETCH_DAYS:]
+            if stored.get(day) and not reporting <= set(stored[day]) and day not in self._refetched
+        ]
+        await async_backfill_panel_history(
+            hass,
+            coordinator.client,
+            coordinator.site_id,
+            days=max(PANEL_BACKFILL_DAYS, self.window_days),
+            serial_by_id=serial_by_id,
+            time_zone=tz,
+            names=names,
+            now=now,
+            not_before=lifetime.start_date,
+            refetch=refetch,
+        )
+        self._refetched.update(refetch)
+        history = await async_get_panel_history(hass, statuses, window[0], window[-1], time_zone=tz)
+        arrays = {serial: inv.array_name for serial, inv in inventory.inverters.items()}
+        result = detect_underperforming(
+            history,
+            arrays,
+            threshold=self.options.underperformance_threshold,
+            days=self.options.underperformance_days,
+            exclude=exclude,
+        )
+        self.result = result
+        self._async_update_issues(result, names)
+        coordinator.async_update_listeners()
+
+    def _panel_name(self, serial: str) -> str:
+        """The panel's device name as the user sees it, else its serial."""
+        device = dr.async_get(self.hass).async_get_device({device_identifier(serial)})
+        if device is not None and (name := device.name_by_user or device.name):
+            return name
+        return f"Microinverter {serial}"
+
+    @callback
+    def _async_update_issues(self, result: DetectionResult, names: dict[str, str]) -> None:
+        """One repair issue per flagged panel; issues of recovered panels go away."""
+        wanted: set[str] = set()
+        for serial, flagged in result.flagged.items():
+            issue_id = f"{ISSUE_PREFIX}{serial}"
+            wanted.add(issue_id)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="underperforming_panel",
+                translation_placeholders={
+                    "panel": names.get(serial) or serial,
+                    "serial": serial,
+                    "array": flagged.array_name or "-",
+                    "deficit": f"{flagged.deficit_pct:.0f}",
+                    "days": str(flagged.days),
+                    "site": self.entry.title,
+                },
+            )
+        for issue_id in self._issues - wanted:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        self._issues = wanted
+
+    @callback
+    def _async_clear_issues(self) -> None:
+        """Remove the entry's issues when it unloads (they return with the next sync)."""
+        for issue_id in self._issues:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        self._issues = set()
