@@ -87,9 +87,13 @@ async def test_snapshots(
 
 
 async def test_scenario_entities(hass: HomeAssistant, sim: EnlightenSimulator) -> None:
-    """Micros-only: only the gateway connection; legacy: no DLB details."""
+    """Micros-only: the gateway connection and panel health; legacy: no DLB details."""
     micros = await setup_site(hass, sim, SITE_MICROS)
-    assert entity_ids(hass, micros, "binary_sensor") == ["binary_sensor.iq_gateway_connection"]
+    ids = entity_ids(hass, micros, "binary_sensor")
+    assert [e for e in ids if not e.endswith("_underperforming")] == [
+        "binary_sensor.iq_gateway_connection"
+    ]
+    assert len([e for e in ids if e.endswith("_underperforming")]) == 8
     legacy = await setup_site(hass, sim, SITE_LEGACY)
     charger = [e for e in entity_ids(hass, legacy, "binary_sensor") if "barn_charger" in e]
     assert charger == [

@@ -156,6 +156,7 @@ async def test_new_inverter_appears_without_reload(
         "lifetime_energy",
         "status",
         "last_reported",
+        "underperforming",
     }
     assert float(state_value(hass, "sensor.iq8m_001017_energy_today")) >= 0
 
@@ -195,7 +196,7 @@ async def test_removed_hardware_is_removed(
                 er.async_get(hass), device.id, include_disabled_entities=True
             )
         )
-        == 4
+        == 5
     )
 
 

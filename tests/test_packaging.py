@@ -231,6 +231,7 @@ class Usage:
 
     required: dict[str, str] = field(default_factory=dict)  # path -> where
     literals: set[str] = field(default_factory=set)
+    patterns: list[re.Pattern[str]] = field(default_factory=list)  # from f-strings
     services: set[str] = field(default_factory=set)
     dynamic_steps: bool = False
 
@@ -515,6 +516,14 @@ def scan_usage(scan: SourceScan) -> Usage:
         for node, cls, func in _walk_with_context(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 usage.literals.add(node.value)
+            elif isinstance(node, ast.JoinedStr):
+                parts = [
+                    re.escape(v.value) if isinstance(v, ast.Constant) else "[a-z0-9_]+"
+                    for v in node.values
+                ]
+                fixed = sum(len(v.value) for v in node.values if isinstance(v, ast.Constant))
+                if fixed >= 4:  # enough fixed text to mean something
+                    usage.patterns.append(re.compile("".join(parts)))
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 usage.literals.add(node.name)
             elif isinstance(node, ast.Assign | ast.AnnAssign) and cls is not None:
@@ -722,7 +731,15 @@ def test_every_used_translation_exists(en: dict[str, Any], usage: Usage) -> None
 
 def test_no_unused_translations(en: dict[str, Any], usage: Usage) -> None:
     """Nothing in en.json that the code cannot reach (keys must appear in the source)."""
-    known = usage.literals | set(_services_yaml_selectors())
+    literals = usage.literals | set(_services_yaml_selectors())
+
+    class Known:
+        """Literal strings of the source, plus keys built by f-strings."""
+
+        def __contains__(self, key: object) -> bool:
+            return key in literals or any(p.fullmatch(str(key)) for p in usage.patterns)
+
+    known = Known()
     unknown: list[str] = []
     for flow in ("config", "options"):
         section = en.get(flow, {})

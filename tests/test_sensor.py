@@ -166,6 +166,11 @@ async def test_legacy_charger_has_no_modern_only_sensors(
     assert sensors == [
         "sensor.barn_charger_charging_time",
         "sensor.barn_charger_connector_status",
+        "sensor.barn_charger_last_session_cost",
+        "sensor.barn_charger_last_session_duration",
+        "sensor.barn_charger_last_session_end",
+        "sensor.barn_charger_last_session_energy",
+        "sensor.barn_charger_last_session_range_added",
         "sensor.barn_charger_lifetime_energy",
         "sensor.barn_charger_maximum_current",
         "sensor.barn_charger_session_energy",

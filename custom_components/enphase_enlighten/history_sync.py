@@ -264,7 +264,9 @@ class HistorySync:
 
     def _panel_name(self, serial: str) -> str:
         """The panel's device name as the user sees it, else its serial."""
-        device = dr.async_get(self.hass).async_get_device({device_identifier(serial)})
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            device_identifier(serial), self.entry.entry_id
+        )
         if device is not None and (name := device.name_by_user or device.name):
             return name
         return f"Microinverter {serial}"

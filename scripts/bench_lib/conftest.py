@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import custom_components.enphase_enlighten  # noqa: F401  # import early, else UnknownHandler
-from scripts.bench_lib.harness import RemoteSim
+from scripts.bench_lib.harness import LocalSim, RemoteSim
+from tests.simulator import EnlightenSimulator
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +40,17 @@ def quiet_logs() -> Iterator[None]:
     yield
     for logger, level in zip(loggers, levels, strict=True):
         logger.setLevel(level)
+
+
+@pytest.fixture
+async def local_sim(socket_enabled: Any) -> AsyncIterator[LocalSim]:
+    """The simulator in the test's own loop: its clock and token checks follow the mocked time."""
+    sim = EnlightenSimulator()
+    await sim.start(port=0)
+    try:
+        yield LocalSim(sim)
+    finally:
+        await sim.stop()
 
 
 @pytest.fixture

@@ -226,10 +226,6 @@ class RemoteSim:
         """Latency added to every request."""
         await self._call("POST", "latency", {"seconds": seconds})
 
-    async def set_state(self, site_id: str, path: str, value: Any) -> None:
-        """Set one attribute of a simulated site (e.g. ``chargers.<sn>.charging``)."""
-        await self._call("POST", "set", {"site_id": int(site_id), "path": path, "value": value})
-
 
 async def start_at_site_morning(
     sim: SimControl, freezer: FrozenDateTimeFactory, site_id: str

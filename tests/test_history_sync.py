@@ -1,0 +1,363 @@
+"""Background history sync end to end: statistics, panel detection, sensor, repair issue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.recorder import get_instance
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+
+from custom_components.enphase_enlighten import history_sync
+from custom_components.enphase_enlighten.const import DOMAIN
+from custom_components.enphase_enlighten.energy_coordinator import EnergyCoordinator
+from custom_components.enphase_enlighten.history_sync import (
+    DETECTION_MARGIN_DAYS,
+    PANEL_BACKFILL_DAYS,
+    panel_health,
+)
+from custom_components.enphase_enlighten.panel_health import DetectionResult, FlaggedPanel
+from custom_components.enphase_enlighten.statistics import (
+    async_get_panel_history,
+    async_import_panel_history,
+    backfill_window,
+    inverter_statistic_id,
+    site_statistic_id,
+)
+from tests.helpers import create_entry, setup_integration
+from tests.simulator import MULTI_EMAIL, MULTI_PASSWORD, EnlightenSimulator
+
+pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled", "sync_on")
+
+SITE = "1000001"
+WINDOW = 3 + DETECTION_MARGIN_DAYS  # default underperformance_days + margin
+
+
+@pytest.fixture
+def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
+    """The integration depends on the recorder: prepare it before `hass`."""
+
+
+@pytest.fixture(autouse=True)
+def quiet_sql() -> Iterator[None]:
+    """The multi-year statistics import would otherwise echo every SQL statement."""
+    logger = logging.getLogger("sqlalchemy.engine")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def sync_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the background sync: run it after energy refreshes."""
+    monkeypatch.setattr(history_sync, "AUTO_SYNC", True)
+
+
+async def _setup(
+    hass: HomeAssistant, simulator: EnlightenSimulator, site_id: str = SITE
+) -> MockConfigEntry:
+    if site_id == SITE:
+        entry = await create_entry(hass, simulator)
+    else:
+        entry = await create_entry(
+            hass, simulator, email=MULTI_EMAIL, password=MULTI_PASSWORD, site_id=site_id
+        )
+    assert await setup_integration(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return entry
+
+
+def _energy(entry: MockConfigEntry) -> EnergyCoordinator:
+    energy: EnergyCoordinator = entry.runtime_data.energy
+    return energy
+
+
+def _panel_state(hass: HomeAssistant, serial: str) -> Any:
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "binary_sensor", DOMAIN, f"{serial}_underperforming"
+    )
+    assert entity_id is not None
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state
+
+
+def _our_issues(hass: HomeAssistant) -> dict[str, ir.IssueEntry]:
+    return {
+        issue_id: issue
+        for (domain, issue_id), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.active
+    }
+
+
+def _backfill_days(simulator: EnlightenSimulator) -> set[str]:
+    """Days asked for one by one in the past (2.14), i.e. by the panel backfill."""
+    today = simulator.site(1000001).today().isoformat()
+    return {
+        r.query["start_date"]
+        for r in simulator.requests_to("inverter_data_x")
+        if r.query.get("start_date") == r.query.get("end_date") != today
+    }
+
+
+async def test_shaded_panel_flagged_then_recovers(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A shaded panel: statistics imported, sensor on, repair issue; gone once it recovers."""
+    freezer.move_to(simulator.now)
+    site = simulator.site(1000001)
+    shaded = next(inv.serial for inv in site.inverters if inv.array_name == "North")
+    site.inverter_daily_factor[shaded] = 0.55
+    simulator.clear_requests()
+    entry = await _setup(hass, simulator)
+    energy = _energy(entry)
+
+    # 1. The lifetime buckets are statistics with the sums of the payload.
+    await async_wait_recording_done(hass)
+    lifetime = energy.data.lifetime
+    assert lifetime is not None
+    production = site_statistic_id(SITE, "production")
+    stored = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        site.local_midnight(lifetime.start_date),
+        None,
+        {production},
+        "hour",
+        None,
+        {"sum"},
+    )
+    expected = sum(v or 0 for v in lifetime.series["production"]) / 1000
+    assert stored[production][-1]["sum"] == pytest.approx(expected)
+
+    # 2. Thirty days of panel history, one request per day, no extra 2.15 request.
+    assert len(_backfill_days(simulator)) == PANEL_BACKFILL_DAYS
+    assert len(simulator.requests_to("inverter_status_x")) == 1  # the refresh's own
+
+    # 3. The shaded panel is flagged, its peers are not.
+    state = _panel_state(hass, shaded)
+    assert state.state == STATE_ON
+    assert state.attributes["device_class"] == "problem"
+    assert state.attributes["array_name"] == "North"
+    assert state.attributes["days"] == WINDOW
+    assert state.attributes["deficit_pct"] == pytest.approx(45, abs=1)
+    for inv in site.inverters:
+        if inv.serial != shaded:
+            assert _panel_state(hass, inv.serial).state == STATE_OFF
+    issues = _our_issues(hass)
+    assert set(issues) == {f"underperforming_{shaded}"}
+    issue = issues[f"underperforming_{shaded}"]
+    assert issue.translation_key == "underperforming_panel"
+    assert issue.severity is ir.IssueSeverity.WARNING
+    assert not issue.is_fixable
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["serial"] == shaded
+    assert issue.translation_placeholders["array"] == "North"
+    assert issue.translation_placeholders["days"] == str(WINDOW)
+    assert issue.translation_placeholders["panel"].endswith(shaded[-6:])
+
+    # 4. The same payload again: nothing runs.
+    simulator.clear_requests()
+    energy.history.async_schedule(lifetime)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert simulator.requests == []
+
+    # 5. The shade is gone and a new day passes: one request, the flag and issue go away.
+    site.inverter_daily_factor.clear()
+    simulator.advance(86400)
+    freezer.move_to(simulator.now)
+    simulator.clear_requests()
+    await energy.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(_backfill_days(simulator)) == 1
+    assert _panel_state(hass, shaded).state == STATE_OFF
+    assert _our_issues(hass) == {}
+
+
+async def test_uniformly_cloudy_days_stay_quiet(
+    recorder_mock: Recorder, hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """Every panel drops together on cloudy days: judged, nothing flagged, no issue."""
+    site = simulator.site(1000001)
+    days = backfill_window(simulator.now, site.tz, WINDOW)
+    for day in days[-4:]:
+        site.cloudy_days[day] = 0.2
+    entry = await _setup(hass, simulator)
+
+    serials = [inv.serial for inv in site.inverters]
+    history = await async_get_panel_history(hass, serials, days[0], days[-1], time_zone=site.tz)
+    sunny, cloudy = history[days[0]], history[days[-1]]
+    assert sum(cloudy.values()) < 0.5 * sum(sunny.values())  # the scenario is real
+    result = _energy(entry).underperformance
+    assert result is not None
+    assert result.flagged == {}
+    assert result.judged == frozenset(serials)
+    for serial in serials:
+        assert _panel_state(hass, serial).state == STATE_OFF
+    assert _our_issues(hass) == {}
+
+
+async def test_not_reporting_panel_is_not_judged_and_unload_clears_issues(
+    recorder_mock: Recorder, hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A panel that does not report is excluded; the issues of an entry go with it."""
+    site = simulator.site(1000001)
+    west = [inv for inv in site.inverters if inv.array_name == "West"]
+    silent, shaded = west[0], west[1]
+    silent.status = "not_reporting"
+    site.inverter_daily_factor[silent.serial] = 0.1
+    site.inverter_daily_factor[shaded.serial] = 0.5
+    entry = await _setup(hass, simulator)
+
+    assert _panel_state(hass, silent.serial).state == STATE_UNAVAILABLE
+    assert _panel_state(hass, shaded.serial).state == STATE_ON
+    assert set(_our_issues(hass)) == {f"underperforming_{shaded.serial}"}
+
+    history = _energy(entry).history
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert _our_issues(hass) == {}
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert await history._async_inventory() is None
+
+
+async def test_late_panel_days_are_read_again_once(
+    recorder_mock: Recorder, hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """Recent days stored without a reporting panel are fetched again, once each."""
+    site = simulator.site(1000001)
+    late = site.inverters[3].serial
+    days = backfill_window(simulator.now, site.tz, WINDOW)
+    partial = {
+        day: {inv.serial: 1500.0 for inv in site.inverters if inv.serial != late}
+        for day in days[-2:]
+    }
+    await async_import_panel_history(hass, SITE, partial, time_zone=site.tz)
+    simulator.clear_requests()
+    entry = await _setup(hass, simulator)
+
+    assert len(_backfill_days(simulator)) == PANEL_BACKFILL_DAYS
+    history = await async_get_panel_history(hass, [late], days[-2], days[-1], time_zone=site.tz)
+    assert all(late in history[day] for day in days[-2:])
+
+    # A changed payload runs the sync again, but those days are not read a third time.
+    energy = _energy(entry)
+    assert energy.data.lifetime is not None
+    simulator.clear_requests()
+    await energy.history.async_run(energy.data.lifetime)
+    assert _backfill_days(simulator) == set()
+
+
+async def test_failures_are_logged_and_retried(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A failing backfill never fails the refresh; it warns once and retries."""
+    simulator.inject_fault("inverter_data_x", status=503)
+    entry = await _setup(hass, simulator)
+    energy = _energy(entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert energy.last_update_success
+    assert energy.underperformance is None
+    serial = simulator.site(1000001).inverters[0].serial
+    assert _panel_state(hass, serial).state == STATE_UNAVAILABLE
+    warnings = [r for r in caplog.records if "history backfill" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+
+    # Not synced: the same payload is tried again, logged at debug level only.
+    lifetime = energy.data.lifetime
+    assert lifetime is not None
+    caplog.clear()
+    energy.history.async_schedule(lifetime)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.WARNING and r.name == history_sync.__name__
+    ]
+
+    simulator.clear_faults()
+    energy.history.async_schedule(lifetime)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert energy.underperformance is not None
+    assert "up to date again" in caplog.text
+    assert _panel_state(hass, serial).state == STATE_OFF
+
+    async def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(history_sync, "async_import_lifetime_statistics", broken)
+    await energy.history.async_run(lifetime)
+    assert "Updating the Enlighten energy history failed" in caplog.text
+
+
+async def test_sites_without_micros_only_import_statistics(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+) -> None:
+    """With the microinverter family off, only the site statistics are imported."""
+    entry = await create_entry(hass, simulator, options={"device_families": ["ev", "battery"]})
+    simulator.clear_requests()
+    assert await setup_integration(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _backfill_days(simulator) == set()
+    assert _energy(entry).underperformance is None
+    await async_wait_recording_done(hass)
+    stored = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        simulator.site(1000001).local_midnight(date.today() - timedelta(days=3)),
+        None,
+        {site_statistic_id(SITE, "production")},
+        "hour",
+        None,
+        {"sum"},
+    )
+    assert stored[site_statistic_id(SITE, "production")]
+    assert inverter_statistic_id("x") == f"{DOMAIN}:inverter_x_energy"
+
+
+def test_panel_health_views() -> None:
+    """The sensor source: none before detection, flagged, judged, not judged."""
+    assert panel_health(None, "A") is None
+    day = date(2026, 3, 1)
+    flagged = FlaggedPanel(
+        serial="A",
+        array_name="",
+        days=4,
+        first_day=day,
+        last_day=day,
+        deficit_pct=33.333,
+        latest_deficit_pct=30.0,
+    )
+    result = DetectionResult(flagged={"A": flagged}, judged=frozenset({"A", "B"}), days=(day,))
+    health = panel_health(result, "A")
+    assert health is not None
+    assert (health.flagged, health.judged, health.deficit_pct, health.days) == (True, True, 33.3, 4)
+    assert health.array_name is None
+    other = panel_health(result, "B")
+    assert other is not None
+    assert (other.flagged, other.judged, other.deficit_pct, other.days) == (False, True, None, 0)
+    unknown = panel_health(result, "C")
+    assert unknown is not None
+    assert not unknown.judged
