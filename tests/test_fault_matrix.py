@@ -331,6 +331,12 @@ def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
     """The integration depends on the recorder: prepare it before `hass`."""
 
 
+@pytest.fixture
+def recorder_config() -> dict[str, Any]:
+    """Record no states: hundreds of refreshes would only fill the test database."""
+    return {"exclude": {"entity_globs": ["*"]}}
+
+
 @pytest.fixture(autouse=True)
 def quiet_sql() -> Iterator[None]:
     """Keep the recorder's SQL echo out of the test output."""

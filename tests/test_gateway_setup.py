@@ -138,6 +138,14 @@ def _stored(entry: MockConfigEntry) -> dict[str, Any]:
     return stored
 
 
+def _aging_token(gateway: GatewaySimulator, days_left: float) -> str:
+    """A one-year owner token issued long ago, expiring in ``days_left`` days."""
+    gateway.advance(-(365 - days_left) * DAY)
+    token = gateway.issue_token(lifetime=365 * DAY)
+    gateway.advance((365 - days_left) * DAY)
+    return token
+
+
 def _bearers(gateway: GatewaySimulator) -> set[str]:
     return {
         r.headers["Authorization"][7:]
@@ -264,7 +272,7 @@ async def test_token_renewed_before_expiry(
 ) -> None:
     """A token expiring within 30 days is replaced through the Enlighten session."""
     gateway, service = await start(METERED)
-    old = gateway.issue_token(lifetime=20 * DAY)
+    old = _aging_token(gateway, 20)
     entry = await gateway_entry(hass, sim, gateway, service.url, token=old)
     coordinator = await _setup(hass, entry)
 
@@ -299,7 +307,7 @@ async def test_failed_early_renewal_keeps_the_valid_token(
     Enlighten is asked again only after a pause."""
     gateway, service = await start(METERED)
     service.status = 503
-    old = gateway.issue_token(lifetime=20 * DAY)
+    old = _aging_token(gateway, 20)
     entry = await gateway_entry(hass, sim, gateway, service.url, token=old)
     coordinator = await _setup(hass, entry)
     assert len(service.calls) == 1
@@ -384,7 +392,7 @@ async def test_expiring_token_renewed_but_refused(
     gateway, service = await start(METERED)
     gateway.inject_fault("/auth/check_jwt", status=401)
     entry = await gateway_entry(
-        hass, sim, gateway, service.url, token=gateway.issue_token(lifetime=2 * DAY)
+        hass, sim, gateway, service.url, token=_aging_token(gateway, 2)
     )
     await _setup(hass, entry)
     assert len(service.calls) == 1

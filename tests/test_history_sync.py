@@ -292,7 +292,9 @@ async def test_failures_are_logged_and_retried(
     energy.history.async_schedule(lifetime)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert not [
-        r for r in caplog.records if r.levelno >= logging.WARNING and r.name == history_sync.__name__
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name == history_sync.__name__
     ]
 
     simulator.clear_faults()

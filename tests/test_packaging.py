@@ -1076,8 +1076,10 @@ def test_readme_documents_actions_and_settings(en: dict[str, Any]) -> None:
     assert services <= mentioned, f"actions missing from README: {services - mentioned}"
     assert mentioned <= services, f"README names unknown actions: {mentioned - services}"
     labels = [
-        *en["config"]["step"]["user"]["data"].values(),
-        *en.get("options", {}).get("step", {}).get("init", {}).get("data", {}).values(),
+        label
+        for flow in ("config", "options")
+        for step in en.get(flow, {}).get("step", {}).values()
+        for label in step.get("data", {}).values()
     ]
     missing = [label for label in labels if label.lower() not in readme.lower()]
     assert not missing, f"setup/option fields missing from README: {missing}"

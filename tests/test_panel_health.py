@@ -8,12 +8,12 @@ from datetime import date, timedelta
 import aiohttp
 import pytest
 
+from custom_components.enphase_enlighten.api import EnlightenClient
 from custom_components.enphase_enlighten.panel_health import (
     NO_ARRAY,
     daily_deviations,
     detect_underperforming,
 )
-from custom_components.enphase_enlighten.api import EnlightenClient
 from tests.simulator import DEMO_EMAIL, DEMO_PASSWORD, EnlightenSimulator
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

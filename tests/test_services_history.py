@@ -206,7 +206,7 @@ async def test_sessions_action_errors(
     with pytest.raises(HomeAssistantError) as err:
         await _call(hass, config_entry_id=entry.entry_id, start_date=date.today())
     assert err.value.translation_key == key
-    reauth = [f for f in entry.async_get_active_flows(hass, {"reauth"})]
+    reauth = list(entry.async_get_active_flows(hass, {"reauth"}))
     assert bool(reauth) is (status == 401)
 
 
@@ -232,8 +232,11 @@ async def test_last_session_sensors(hass: HomeAssistant, simulator: EnlightenSim
     assert energy is not None
     assert energy.attributes["session_id"] == str(newest.session_id)
     assert energy.attributes["charge_time_min"] == pytest.approx(newest.active_s / 60, abs=0.1)
-    if newest.miles is not None:
-        assert float(value("range_added")) == pytest.approx(newest.miles)
+    miles = hass.states.get("sensor.iq_ev_charger_last_session_range_added")
+    assert miles is not None
+    if newest.miles is not None:  # shown in the unit system's length unit
+        assert miles.attributes["unit_of_measurement"] == "km"
+        assert float(miles.state) == pytest.approx(newest.miles * 1.609344, rel=1e-4)
 
 
 async def test_last_session_sensors_without_recent_sessions(

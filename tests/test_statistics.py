@@ -22,7 +22,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.enphase_enlighten.panel_health import detect_underperforming
 from custom_components.enphase_enlighten.api import (
     EnlightenClient,
     InverterStatus,
@@ -30,6 +29,7 @@ from custom_components.enphase_enlighten.api import (
     UnavailableError,
 )
 from custom_components.enphase_enlighten.const import DOMAIN
+from custom_components.enphase_enlighten.panel_health import detect_underperforming
 from custom_components.enphase_enlighten.statistics import (
     MAX_PANEL_BACKFILL_DAYS,
     async_backfill_panel_history,
