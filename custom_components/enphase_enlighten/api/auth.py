@@ -93,8 +93,6 @@ class SessionState:
     user_id: str | None
     expires_at: datetime | None
     mfa_pending: bool
-    # A session refused right after the login that created it: not recovered again.
-    refused_session: str | None
 
     def __init__(self) -> None:
         """Start empty (logged out)."""
@@ -108,7 +106,6 @@ class SessionState:
         self.user_id = None
         self.expires_at = None
         self.mfa_pending = False
-        self.refused_session = None
 
     def update_cookies(self, headers: Iterable[str], now: datetime) -> None:
         """Apply Set-Cookie headers to the jar."""
@@ -303,10 +300,6 @@ class AuthMixin(ApiBase):
             current = self._state.session_id
             if current is not None and current != stale_session_id:
                 return  # another caller already logged in again
-            if current is not None and current == self._state.refused_session:
-                # This session already failed its retry after a login: logging in
-                # once more would not help and would only add logins.
-                raise AuthError("The session was refused again after logging in")
             if self._password is None:
                 self._state.session_id = None
                 raise AuthError("The session was lost and no password is stored")

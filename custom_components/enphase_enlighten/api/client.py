@@ -209,7 +209,6 @@ class EnlightenClient(AuthMixin, SiteMixin, EvMixin, GridMixin, InvertersMixin, 
                 if not authenticated:
                     raise AuthError("Not authorized", status=lost.status) from None
                 if relogged:
-                    self._state.refused_session = stale_session
                     raise AuthError("Authentication lost", status=lost.status) from None
                 relogged = True
                 await self._recover_session(stale_session)
