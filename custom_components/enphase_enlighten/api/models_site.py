@@ -48,7 +48,7 @@ class Site:
         for item in dicts(raw):
             site_id = as_str(first(item, "id", "site_id", "system_id"))
             # Enlighten site ids are positive integers; anything else is not a site.
-            if site_id is not None and site_id.isdigit() and int(site_id) > 0:
+            if site_id is not None and site_id.isascii() and site_id.isdigit() and int(site_id):
                 sites.append(
                     cls(
                         site_id=site_id,
