@@ -8,6 +8,7 @@ value at all.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -47,61 +48,74 @@ AWKWARD_TEXT: tuple[str, ...] = (
     "48%",
     "%",
     "0x1F",
-    "²",
-    "٣٤",
-    "１２３",
+    "\u00b2",
+    "\u0663\u0664",
+    "\uff11\uff12\uff13",
     "2025-13-45T99:99:99Z",
     "2025-10-25T01:12:05.123456789Z[UTC]",
     "null",
     "true",
-    "Ω≈ç√∫˜µ≤≥÷",
-    "𝕳𝖊𝖑𝖑𝖔",
+    "\u03a9\u2248\u00e7\u221a\u222b\u02dc\u00b5\u2264\u2265\u00f7",
+    "\U0001d573\U0001d58a\U0001d591\U0001d591\U0001d594",
     "\u202eevil",
     "a\x00b",
-    "🔋⚡🚗",
+    "\U0001f50b\u26a1\U0001f697",
     "x" * 300,
 )
 
 
+_SCALARS: st.SearchStrategy[Json] = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(AWKWARD_NUMBERS),
+    st.text(max_size=12),
+    st.sampled_from(AWKWARD_TEXT),
+)
+_JUNK: st.SearchStrategy[Json] = st.recursive(
+    _SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.text(max_size=8), children, max_size=3),
+    ),
+    max_leaves=6,
+)
+_TEXTS = st.sampled_from(AWKWARD_TEXT)
+_NUMBERS = st.sampled_from(AWKWARD_NUMBERS)
+_OTHERS: dict[str, st.SearchStrategy[Json]] = {
+    "str": st.one_of(_NUMBERS, st.booleans(), st.lists(_SCALARS, max_size=2)),
+    "bool": st.one_of(_TEXTS, _NUMBERS, st.dictionaries(st.text(max_size=5), _SCALARS)),
+    "number": st.one_of(_TEXTS, st.booleans(), st.lists(_SCALARS, max_size=2)),
+    "list": st.one_of(_TEXTS, _NUMBERS, st.dictionaries(st.text(max_size=5), _SCALARS)),
+    "dict": st.one_of(_TEXTS, _NUMBERS, st.lists(_SCALARS, max_size=2)),
+    "null": st.one_of(_TEXTS, _NUMBERS, st.booleans(), st.lists(_SCALARS, max_size=2)),
+}
+
+
 def json_scalars() -> st.SearchStrategy[Json]:
     """Any JSON scalar, with a bias towards awkward ones."""
-    return st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(min_value=-(2**70), max_value=2**70),
-        st.floats(allow_nan=True, allow_infinity=True),
-        st.sampled_from(AWKWARD_NUMBERS),
-        st.text(max_size=12),
-        st.sampled_from(AWKWARD_TEXT),
-    )
+    return _SCALARS
 
 
 def json_junk() -> st.SearchStrategy[Json]:
     """Any (small) JSON value: scalars, lists and objects nested a little."""
-    return st.recursive(
-        json_scalars(),
-        lambda children: st.one_of(
-            st.lists(children, max_size=3),
-            st.dictionaries(st.text(max_size=8), children, max_size=3),
-        ),
-        max_leaves=6,
-    )
+    return _JUNK
 
 
 def _other_type(value: Json) -> st.SearchStrategy[Json]:
     """A value of a different JSON type than ``value``."""
-    choices: list[st.SearchStrategy[Json]] = []
-    if not isinstance(value, str):
-        choices.append(st.sampled_from(AWKWARD_TEXT))
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        choices.append(st.sampled_from(AWKWARD_NUMBERS))
-    if not isinstance(value, bool):
-        choices.append(st.booleans())
-    if not isinstance(value, list):
-        choices.append(st.lists(json_scalars(), max_size=2))
-    if not isinstance(value, dict):
-        choices.append(st.dictionaries(st.text(max_size=5), json_scalars(), max_size=2))
-    return st.one_of(choices)
+    if isinstance(value, bool):
+        return _OTHERS["bool"]
+    if isinstance(value, int | float):
+        return _OTHERS["number"]
+    if isinstance(value, str):
+        return _OTHERS["str"]
+    if isinstance(value, list):
+        return _OTHERS["list"]
+    if isinstance(value, dict):
+        return _OTHERS["dict"]
+    return _OTHERS["null"]
 
 
 KEEP, DROP, NULL, RETYPE, NUMBER, TEXT, JUNK = (
@@ -114,20 +128,21 @@ KEEP, DROP, NULL, RETYPE, NUMBER, TEXT, JUNK = (
     "junk",
 )
 # Most values are kept (and damaged further down) so that deep paths get reached.
-_ACTIONS = (KEEP, KEEP, KEEP, KEEP, DROP, NULL, RETYPE, NUMBER, TEXT, JUNK)
+_ALL_ACTIONS = st.sampled_from((KEEP, KEEP, KEEP, KEEP, DROP, NULL, RETYPE, NUMBER, TEXT, JUNK))
+_REPLACE_ACTIONS = st.sampled_from((NULL, RETYPE, NUMBER, TEXT, JUNK))
 
 
 @st.composite
 def _replacement(draw: st.DrawFn, value: Json) -> Json:
-    action = draw(st.sampled_from(_ACTIONS[5:]))
+    action = draw(_REPLACE_ACTIONS)
     if action == NULL:
         return None
     if action == RETYPE:
         return draw(_other_type(value))
     if action == NUMBER:
-        return draw(st.sampled_from(AWKWARD_NUMBERS))
+        return draw(_NUMBERS)
     if action == TEXT:
-        return draw(st.sampled_from(AWKWARD_TEXT))
+        return draw(_TEXTS)
     return draw(json_junk())
 
 
@@ -139,7 +154,7 @@ def mutated(draw: st.DrawFn, value: Json, depth: int = 0) -> Json:
     if isinstance(value, dict):
         result: dict[str, Json] = {}
         for key, item in value.items():
-            action = draw(st.sampled_from(_ACTIONS))
+            action = draw(_ALL_ACTIONS)
             if action == DROP:
                 continue
             if action == KEEP:
@@ -173,6 +188,7 @@ def damaged_payload(example: Json) -> st.SearchStrategy[Json]:
     return st.one_of(mutated(example), mutated(example), mutated(example), json_junk())
 
 
+@functools.cache
 def load_example(name: str) -> Json:
     """A payload example by file name (fixtures first, then the spec examples)."""
     for directory in PAYLOAD_DIRS:

@@ -145,7 +145,7 @@ async def test_unload_during_refresh_leaves_nothing_behind(
     else:
         hass.async_create_task(ev.async_refresh())
     async with asyncio.timeout(DEADLOCK_GUARD):
-        while not simulator.requests_to("ev_chargers/status"):
+        while not simulator.requests_to("ev_chargers/status"):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     caplog.clear()
 
@@ -153,9 +153,9 @@ async def test_unload_during_refresh_leaves_nothing_behind(
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert runtime.client._session.closed  # noqa: SLF001
+    assert runtime.client._session.closed
     assert [t for t in asyncio.all_tasks() if not t.done() and _ours(t)] == []
-    assert all(c._unsub_refresh is None for c in runtime.coordinators)  # noqa: SLF001
+    assert all(c._unsub_refresh is None for c in runtime.coordinators)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     # Nothing polls any more.
     simulator.clear_faults()

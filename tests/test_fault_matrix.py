@@ -17,9 +17,11 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import aiohttp
 import pytest
@@ -48,16 +50,21 @@ from custom_components.enphase_enlighten.const import (
 from custom_components.enphase_enlighten.coordinator import EnlightenCoordinator
 from custom_components.enphase_enlighten.entity import EnlightenEntity
 from tests.helpers import create_entry, setup_integration
-from tests.simulator import DEMO_EMAIL, DEMO_PASSWORD, MULTI_EMAIL, MULTI_PASSWORD
-from tests.simulator import EnlightenSimulator
+from tests.simulator import (
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    MULTI_EMAIL,
+    MULTI_PASSWORD,
+    EnlightenSimulator,
+)
 
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
 SITE = "1000001"
 LOGIN = "/login/login.json"
-# Short client timeout so that the "timeout" fault costs a fraction of a second.
-CLIENT_TIMEOUT = 0.25
-SLOW = 0.6
+# Short client timeout during the "timeout" cells, so that they cost only a moment.
+CLIENT_TIMEOUT = 0.5
+SLOW = 1.2
 TICK_SLACK = timedelta(seconds=5)
 LOGIN_PAGE = (
     '<!DOCTYPE html><html><body><form action="/login/login" method="post">'
@@ -79,7 +86,7 @@ def wrong_types(value: Json) -> Json:
         if value and all(isinstance(v, dict) for v in value):
             return [wrong_types(v) for v in value]
         return {"unexpected": True}
-    if isinstance(value, bool) or isinstance(value, int | float):
+    if isinstance(value, (bool, int | float)):
         return "n/a"
     if isinstance(value, str):
         return ["n/a"]
@@ -300,12 +307,36 @@ FAMILIES: tuple[Family, ...] = (
     ),
 )
 
+
+def energy_values(runtime: Any) -> dict[str, float | None]:
+    """Every energy total the sensors show: site flows and each microinverter."""
+    data = runtime.energy.data
+    values: dict[str, float | None] = {}
+    for flow, totals in data.totals.items():
+        values[f"{flow} today"] = totals.today_kwh
+        values[f"{flow} lifetime"] = totals.lifetime_kwh
+    for serial, wh in data.inverter_today_wh.items():
+        values[f"{serial} today"] = wh
+    for serial, wh in data.inverter_lifetime_wh.items():
+        values[f"{serial} lifetime"] = wh
+    return values
+
+
+def lowered(before: dict[str, float | None], after: dict[str, float | None]) -> list[str]:
+    """Energy totals that went down or disappeared."""
+    return [
+        key
+        for key, value in before.items()
+        if value is not None and ((now := after.get(key)) is None or now < value)
+    ]
+
+
 # fault name -> family label -> passed
 RESULTS: dict[str, dict[str, bool]] = {}
 
 
 def matrix_report() -> list[str]:
-    """The summary table (faults × families), printed by the terminal summary hook."""
+    """The summary table (faults x families), printed by the terminal summary hook."""
     if not RESULTS:
         return []
     labels = [f.label for f in FAMILIES if any(f.label in row for row in RESULTS.values())]
@@ -347,12 +378,19 @@ def quiet_sql() -> Iterator[None]:
     logger.setLevel(level)
 
 
-@pytest.fixture(autouse=True)
-def short_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Clients made by the integration and the config flow give up after CLIENT_TIMEOUT."""
+@contextmanager
+def short_timeouts(*clients: EnlightenClient) -> Iterator[None]:
+    """Clients (and the config flow's) give up after CLIENT_TIMEOUT, for a timeout cell."""
     quick = functools.partial(EnlightenClient, request_timeout=CLIENT_TIMEOUT)
-    monkeypatch.setattr("custom_components.enphase_enlighten.EnlightenClient", quick)
-    monkeypatch.setattr("custom_components.enphase_enlighten.config_flow.EnlightenClient", quick)
+    saved = [client._timeout for client in clients]
+    for client in clients:
+        client._timeout = aiohttp.ClientTimeout(total=CLIENT_TIMEOUT)
+    try:
+        with patch("custom_components.enphase_enlighten.config_flow.EnlightenClient", quick):
+            yield
+    finally:
+        for client, timeout in zip(clients, saved, strict=True):
+            client._timeout = timeout
 
 
 # -- the runner -------------------------------------------------------------------------
@@ -364,7 +402,7 @@ class Probe(EnlightenEntity[EnlightenCoordinator[Any]]):
 
 @dataclass
 class Cell:
-    """Problems found for one fault × family cell."""
+    """Problems found for one fault x family cell."""
 
     problems: list[str] = field(default_factory=list)
 
@@ -379,6 +417,7 @@ class MatrixRun:
     def __init__(
         self,
         hass: HomeAssistant,
+        *,
         simulator: EnlightenSimulator,
         entry: MockConfigEntry,
         family: Family,
@@ -416,7 +455,7 @@ class MatrixRun:
         for coordinator in self.runtime.coordinators:
             if coordinator not in polled:
                 coordinator.update_interval = None
-                coordinator._async_unsub_refresh()  # noqa: SLF001
+                coordinator._async_unsub_refresh()
 
     @property
     def interval(self) -> float:
@@ -513,6 +552,7 @@ class MatrixRun:
         retry_after = int(2 * wait)
         before = family.part(self.runtime)
         totals = self.runtime.energy.data.totals
+        energy = energy_values(self.runtime)
         self.caplog.clear()
         if family.name == "auth/login":
             # The session is gone, so the refresh has to log in (into the fault).
@@ -522,8 +562,9 @@ class MatrixRun:
         logins = self.logins()
         for name in family.coordinators:
             coordinator = self.coordinator(name)
-            await coordinator.async_refresh()
-            await hass.async_block_till_done()
+            with short_timeouts(self.runtime.client) if fault.latency else nullcontext():
+                await coordinator.async_refresh()
+                await hass.async_block_till_done()
             error = coordinator.last_exception
             cell.check(
                 error is None or isinstance(error, UpdateFailed | ConfigEntryAuthFailed),
@@ -552,6 +593,8 @@ class MatrixRun:
         if fault.kind != PAYLOAD:
             cell.check(family.part(self.runtime) == before, "last good data not kept")
         cell.check(self.runtime.energy.data.totals == totals, "energy totals changed")
+        down = lowered(energy, energy_values(self.runtime))
+        cell.check(not down, f"energy went down: {down[:3]}")
 
         self.sim.clear_faults()
         if expect_reauth:
@@ -572,6 +615,8 @@ class MatrixRun:
             )
         cell.check(family.part(self.runtime) == before, "data differs after recovery")
         cell.check(self.runtime.energy.data.totals == totals, "energy totals changed")
+        down = lowered(energy, energy_values(self.runtime))
+        cell.check(not down, f"energy went down after recovery: {down[:3]}")
         cell.check(not self.unexpected_errors(), f"errors logged: {self.unexpected_errors()}")
         for flow in self.hass.config_entries.flow.async_progress_by_handler(DOMAIN):
             self.hass.config_entries.flow.async_abort(flow["flow_id"])
@@ -590,9 +635,10 @@ class MatrixRun:
         }
         flows = self.hass.config_entries.flow
         try:
-            result = await flows.async_init(DOMAIN, context={"source": SOURCE_USER})
-            result = await flows.async_configure(result["flow_id"], credentials)
-        except Exception as err:  # noqa: BLE001 - the cell records what escaped
+            with short_timeouts() if fault.latency else nullcontext():
+                result = await flows.async_init(DOMAIN, context={"source": SOURCE_USER})
+                result = await flows.async_configure(result["flow_id"], credentials)
+        except Exception as err:
             cell.problems.append(f"flow raised {err!r}")
         else:
             if fault.kind == PAYLOAD:
@@ -648,7 +694,9 @@ async def test_fault_matrix(
     hass.loop.set_debug(False)
     entry = await create_entry(hass, simulator)
     assert await setup_integration(hass, entry)
-    run = MatrixRun(hass, simulator, entry, family, caplog, freezer)
+    run = MatrixRun(
+        hass, simulator=simulator, entry=entry, family=family, caplog=caplog, freezer=freezer
+    )
     run.listen()
     await run.sample()
     runner: CellRunner = run.run_discovery_cell if not family.coordinators else run.run_cell
