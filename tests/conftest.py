@@ -41,7 +41,7 @@ async def client_session() -> AsyncIterator[aiohttp.ClientSession]:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the fault matrix table when the fault matrix ran."""
-    module = sys.modules.get("tests.test_fault_matrix")
+    module = sys.modules.get("tests.fault_matrix_cases")
     lines: list[str] = module.matrix_report() if module is not None else []
     if lines:
         terminalreporter.section("fault matrix (faults x endpoint families)")

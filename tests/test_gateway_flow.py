@@ -391,16 +391,16 @@ async def test_legacy_gateway_custom_user(
 ) -> None:
     """A custom local user is stored for the coordinator."""
     gateway, _service = await _gateway(
-        pool, services, simulator, LEGACY, local_users={"installer": "pw"}
+        pool, services, simulator, LEGACY, local_users={"owner": "pw"}
     )
     result = await _to_gateway_step(hass, simulator)
     result = await _submit(
         hass,
         result["flow_id"],
-        _gateway_input(gateway.host, username=" installer ", password="pw"),
+        _gateway_input(gateway.host, username=" owner ", password="pw"),
     )
     stored = result["data"][CONF_GATEWAY]
-    assert (stored[CONF_USERNAME], stored[CONF_PASSWORD]) == ("installer", "pw")
+    assert (stored[CONF_USERNAME], stored[CONF_PASSWORD]) == ("owner", "pw")
 
 
 @pytest.mark.usefixtures("no_setup")
@@ -457,7 +457,7 @@ async def test_gateway_step_errors(
     result = await _submit(hass, flow_id, _gateway_input(gateway.host, service.url, token=expired))
     assert result["errors"] == {"base": "gateway_invalid_auth"}
 
-    gateway.inject_fault("/production", status=503, count=2)
+    gateway.inject_fault("/production", status=503)
     result = await _submit(hass, flow_id, _gateway_input(gateway.host, service.url))
     assert result["errors"] == {"base": "gateway_cannot_connect"}
     gateway.clear_faults()
