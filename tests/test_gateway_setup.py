@@ -3,6 +3,7 @@ read-back of cloud battery writes (against the local gateway simulator)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
@@ -412,12 +413,9 @@ async def test_renewal_needs_the_cloud_session(
 ) -> None:
     """Without a usable Enlighten session no token is requested: repair issue."""
     gateway, service = await start(METERED)
-    entry = await gateway_entry(
-        hass, sim, gateway, service.url, token=gateway.issue_token(lifetime=-60)
-    )
-    assert await setup_integration(hass, entry)
-    coordinator = entry.runtime_data.gateway
-    assert coordinator is not None
+    entry = await gateway_entry(hass, sim, gateway, service.url)
+    coordinator = await _setup(hass, entry)
+    gateway.revoke_tokens()
     with breakage:
         await coordinator.async_refresh()
     assert service.calls == []
@@ -484,8 +482,10 @@ async def test_confirm_battery_reserve(
     assert await coordinator.async_confirm_battery(reserve=current) is True
     assert await coordinator.async_confirm_battery(reserve=40) is False
 
-    # Waiting: the gateway picks the new value up a few minutes later.
-    task = hass.async_create_task(
+    # Waiting (untracked task: block_till_done must not wait for it): the gateway
+    # picks the new value up a few minutes later.
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(
         coordinator.async_confirm_battery(reserve=40, wait=timedelta(minutes=5))
     )
     await advance(hass, sim, freezer, 60)
@@ -495,7 +495,7 @@ async def test_confirm_battery_reserve(
     assert await task is True
 
     # Never reached within the wait.
-    task = hass.async_create_task(
+    task = loop.create_task(
         coordinator.async_confirm_battery(reserve=55, wait=timedelta(seconds=90))
     )
     await advance(hass, sim, freezer, 60)
