@@ -303,9 +303,7 @@ async def test_token_gateway_with_token_from_account(
     (call,) = service.calls
     assert call.session_id == result["data"][CONF_SESSION]["session_id"]
     assert (call.username, call.serial) == (DEMO_EMAIL, gateway.serial)
-    assert stored[CONF_TOKEN] in {
-        r.headers.get("Authorization", "")[7:] for r in gateway.requests
-    }
+    assert stored[CONF_TOKEN] in {r.headers.get("Authorization", "")[7:] for r in gateway.requests}
 
 
 @pytest.mark.usefixtures("no_setup")
@@ -404,9 +402,7 @@ async def test_legacy_gateway_custom_user(
 
 
 @pytest.mark.usefixtures("no_setup")
-async def test_skip_the_gateway(
-    hass: HomeAssistant, simulator: EnlightenSimulator
-) -> None:
+async def test_skip_the_gateway(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
     """Skipping creates the cloud entry only."""
     result = await _to_gateway_step(hass, simulator)
     result = await _submit(hass, result["flow_id"], _gateway_input("", action="skip"))
@@ -754,9 +750,7 @@ async def test_reconfigure_changes_skips_or_removes(
 
 
 @pytest.mark.usefixtures("no_setup")
-async def test_reauth_keeps_the_gateway(
-    hass: HomeAssistant, simulator: EnlightenSimulator
-) -> None:
+async def test_reauth_keeps_the_gateway(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
     """Reauthentication does not touch the gateway settings."""
     stored = {CONF_HOST: "192.0.2.1", CONF_SERIAL: "1"}
     entry = await create_entry(hass, simulator, logged_in=False, data={CONF_GATEWAY: stored})

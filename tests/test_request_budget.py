@@ -66,7 +66,7 @@ async def _idle_hour(
     keep_polling(entry)
     await sim.clear()
     start = await sim.now()
-    await run_for(hass, freezer, sim, 3600)
+    await run_for(hass, freezer, sim, 3600, step=15)
     requests = await sim.recorded()
     return count_families(requests), max_gap_s(requests, EV_STATUS, start)
 
