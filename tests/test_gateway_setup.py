@@ -484,66 +484,22 @@ async def test_confirm_battery_reserve(
     # Waiting (untracked task: block_till_done must not wait for it): the gateway
     # picks the new value up a few minutes later.
     loop = asyncio.get_running_loop()
-    import sys
-
-    sys.__stderr__.write("S11 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     task = loop.create_task(
         coordinator.async_confirm_battery(reserve=40, wait=timedelta(minutes=5))
     )
-    import sys
-
-    sys.__stderr__.write("S12 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     await advance(hass, sim, freezer, 60)
-    import sys
-
-    sys.__stderr__.write("S13 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     assert not task.done()
-    import sys
-
-    sys.__stderr__.write("S14 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     _set_reserve(gateway, 40)
-    import sys
-
-    sys.__stderr__.write("S15 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     await advance(hass, sim, freezer, 60)
-    import sys
-
-    sys.__stderr__.write("S16 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     assert await task is True
-    import sys
-
-    sys.__stderr__.write("S17 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
 
     # Never reached within the wait.
     task = loop.create_task(
         coordinator.async_confirm_battery(reserve=55, wait=timedelta(seconds=90))
     )
-    import sys
-
-    sys.__stderr__.write("S18 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     await advance(hass, sim, freezer, 60)
-    import sys
-
-    sys.__stderr__.write("S19 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     await advance(hass, sim, freezer, 60)
-    import sys
-
-    sys.__stderr__.write("S20 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
     assert await task is False
-    import sys
-
-    sys.__stderr__.write("S21 %s\n" % coordinator.data.battery)
-    sys.__stderr__.flush()
 
     # Only reads ever reach the gateway.
     assert {r.method for r in gateway.requests} == {"GET"}
