@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from homeassistant.const import CONF_HOST, CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -143,8 +144,6 @@ async def gateway_entry(
 
 async def cloud_devices(simulator: EnlightenSimulator, site_id: str) -> Any:
     """The raw devices.json of a cloud site (to build modified copies)."""
-    import aiohttp
-
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
         client = EnlightenClient(session, MULTI_EMAIL, MULTI_PASSWORD, base_url=simulator.url)
         await client.login()

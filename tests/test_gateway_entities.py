@@ -432,9 +432,6 @@ async def test_entities_follow_gateway_availability(
     assert hass.states.get(power).state == "488"  # type: ignore[union-attr]
 
 
-@pytest.mark.skip(
-    reason="Known issue: hangs waiting for the gateway refresh; tracked in the issue note"
-)
 async def test_entities_appear_with_the_first_data(
     hass: HomeAssistant,
     sim: EnlightenSimulator,
@@ -446,7 +443,7 @@ async def test_entities_appear_with_the_first_data(
     relay installed later gets its entities without a reload."""
     gateway = await pool.start(LEGACY)
     align_cloud(sim, gateway, 1000002)
-    gateway.inject_fault("/api/v1/production", status=503)
+    gateway.inject_fault("/production", status=503)
     entry, coordinator = await _setup(hass, sim, gateway, service, site_id="1000002")
     assert coordinator.data is None and _local_unique_ids(hass, entry) == set()
     assert gateway_sensors(hass, entry) == [] and gateway_binary_sensors(hass, entry) == []

@@ -529,6 +529,25 @@ async def test_discovery_of_a_new_gateway(
 
 
 @pytest.mark.usefixtures("no_setup")
+async def test_user_flow_answers_the_discovery(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    pool: SimulatorPool,
+    services: list[TokenService],
+) -> None:
+    """Connecting a gateway by hand removes its pending discovery."""
+    gateway, service = await _gateway(pool, services, simulator, METERED)
+    discovery = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_zeroconf(gateway.serial, "127.0.0.1")
+    )
+    result = await _to_gateway_step(hass, simulator)
+    result = await _submit(hass, result["flow_id"], _gateway_input(gateway.host, service.url))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    flows = {f["flow_id"] for f in hass.config_entries.flow.async_progress()}
+    assert discovery["flow_id"] not in flows
+
+
+@pytest.mark.usefixtures("no_setup")
 async def test_discovery_updates_the_address_of_a_configured_gateway(
     hass: HomeAssistant, simulator: EnlightenSimulator
 ) -> None:

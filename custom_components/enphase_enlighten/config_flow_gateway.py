@@ -343,6 +343,14 @@ class GatewayFlowMixin(ConfigFlow):
     async def _async_gateway_complete(
         self, action: str, config: dict[str, Any] | None
     ) -> ConfigFlowResult:
+        if config is not None:
+            # Other flows offering this gateway (from its discovery) are answered now.
+            for flow in self._async_in_progress(include_uninitialized=True):
+                if (
+                    flow["flow_id"] != self.flow_id
+                    and flow["context"].get("unique_id") == f"gateway_{config[CONF_SERIAL]}"
+                ):
+                    self.hass.config_entries.flow.async_abort(flow["flow_id"])
         if self._link_entry_id is None:
             return await self._async_gateway_done(action, config)
         entry = self.hass.config_entries.async_get_entry(self._link_entry_id)

@@ -20,12 +20,13 @@ from typing import Any, Self, override
 
 import aiohttp
 from homeassistant.const import CONF_EMAIL, CONF_HOST, CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import (
     async_create_clientsession,
     async_get_clientsession,
 )
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -300,16 +301,23 @@ class GatewayCoordinator(EnlightenCoordinator[GatewayData]):
         future: asyncio.Future[bool] = self.hass.loop.create_future()
         waiter = (reserve, future)
         self._reserve_waiters.append(waiter)
+        unsub: CALLBACK_TYPE | None = None
+
+        @callback
+        def _give_up(_now: datetime) -> None:
+            if not future.done():
+                future.set_result(False)
+
         try:
             await self.async_request_refresh()
             matches = self.battery_reserve_matches(reserve)
             if matches is None or matches or wait is None:
                 return matches
-            async with asyncio.timeout(wait.total_seconds()):
-                return await future
-        except TimeoutError:
-            return False
+            unsub = async_call_later(self.hass, wait, _give_up)
+            return await future
         finally:
+            if unsub is not None:
+                unsub()
             self._reserve_waiters.remove(waiter)
 
     def _resolve_waiters(self, data: GatewayData) -> None:

@@ -31,6 +31,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import EntityCategory, UnitOfEnergy, UnitOfPower, UnitOfRatio
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import StateType
 
@@ -276,7 +277,12 @@ class _Devices:
                 name="IQ Gateway",
                 firmware=firmware or None,
             )
-            return gateway_device_info(self._hass, self._entry, device)
+            info = gateway_device_info(self._hass, self._entry, device)
+            # Registered now, so the inverters and relays built next can hang below it.
+            dr.async_get(self._hass).async_get_or_create(
+                config_entry_id=self._entry.entry_id, **info
+            )
+            return info
         return site_device_info(self._entry)
 
     def inverter(self, serial: str) -> DeviceInfo | None:
