@@ -30,7 +30,6 @@ from custom_components.enphase_enlighten.const import DOMAIN
 from tests.controls import (
     SITE,
     mock_recorder_before_hass,  # noqa: F401
-    quiet_sql,  # noqa: F401
     setup_site,
 )
 from tests.simulator import EnlightenSimulator

@@ -17,7 +17,6 @@ from custom_components.enphase_enlighten.const import EV_FAST_INTERVAL
 from tests.controls import (
     SITE,
     mock_recorder_before_hass,  # noqa: F401
-    quiet_sql,  # noqa: F401
     setup_site,
 )
 from tests.simulator import EnlightenSimulator

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -37,16 +36,6 @@ def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
 def recorder_config() -> dict[str, Any]:
     """No state history is needed here."""
     return {"exclude": {"entity_globs": ["*"]}}
-
-
-@pytest.fixture(autouse=True)
-def quiet_sql() -> Iterator[None]:
-    """Keep the recorder's SQL echo out of the test output."""
-    logger = logging.getLogger("sqlalchemy.engine")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 def _ours(task: asyncio.Task[Any]) -> bool:

@@ -95,16 +95,6 @@ def recorder_config() -> dict[str, Any]:
     return {"exclude": {"entity_globs": ["*"]}}
 
 
-@pytest.fixture(autouse=True)
-def quiet_sql() -> Iterator[None]:
-    """Keep the recorder's SQL echo out of the test output."""
-    logger = logging.getLogger("sqlalchemy.engine")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
-
-
 @contextmanager
 def short_timeouts(*clients: EnlightenClient) -> Iterator[None]:
     """Clients (and the config flow's) give up after CLIENT_TIMEOUT, for a timeout cell."""

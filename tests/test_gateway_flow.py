@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Iterator
 from ipaddress import ip_address
 from typing import Any
@@ -74,16 +73,6 @@ SETUP_ENTRY = "custom_components.enphase_enlighten.async_setup_entry"
 @pytest.fixture
 def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
     """The integration depends on the recorder: prepare it before `hass`."""
-
-
-@pytest.fixture(autouse=True)
-def quiet_sql() -> Iterator[None]:
-    """Keep the recorder's SQL echo out of the test output."""
-    logger = logging.getLogger("sqlalchemy.engine")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import base64
 import json
 import logging
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -58,16 +57,6 @@ def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
 def recorder_config() -> dict[str, Any]:
     """No state history is needed here."""
     return {"exclude": {"entity_globs": ["*"]}}
-
-
-@pytest.fixture(autouse=True)
-def quiet_sql() -> Iterator[None]:
-    """Keep the recorder's SQL echo out of the test output."""
-    logger = logging.getLogger("sqlalchemy.engine")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 def _b64(text: str) -> str:

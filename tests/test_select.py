@@ -19,7 +19,6 @@ from tests.controls import (
     EV_SN,
     SITE,
     mock_recorder_before_hass,  # noqa: F401
-    quiet_sql,  # noqa: F401
     setup_site,
     state_of,
 )

@@ -20,7 +20,6 @@ from tests.controls import (
     GATEWAY_SN,
     SITE,
     mock_recorder_before_hass,  # noqa: F401
-    quiet_sql,  # noqa: F401
     setup_site,
 )
 from tests.simulator import EnlightenSimulator

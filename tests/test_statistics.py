@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import logging
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,16 +57,6 @@ _EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 @pytest.fixture
 def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
     """Prepare the recorder database before `hass` (an autouse fixture needs `hass`)."""
-
-
-@pytest.fixture(autouse=True)
-def quiet_sql() -> Iterator[None]:
-    """The test harness logs every SQL statement; a multi-year import makes that slow."""
-    logger = logging.getLogger("sqlalchemy.engine")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 async def _client(simulator: EnlightenSimulator, session: aiohttp.ClientSession) -> EnlightenClient:
