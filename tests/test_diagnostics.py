@@ -12,7 +12,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.enphase_enlighten.const import CONF_SESSION
+from custom_components.enphase_enlighten.const import CONF_GATEWAY, CONF_SESSION
+from tests.gateway_helpers import LEGACY, METERED, TokenService, align_cloud, gateway_entry
+from tests.gateway_sim.testing import SimulatorPool
 from tests.helpers import create_entry, setup_integration
 from tests.simulator import (
     DEMO_EMAIL,
@@ -109,3 +111,45 @@ def test_scrub_masks_leftovers() -> None:
     assert _scrub(
         {"note": "gateway GW0000000001 of 1000001", "GW0000000001": [1, "x"]}, secrets
     ) == {"note": "gateway **REDACTED** of **REDACTED**", "**REDACTED**": [1, "x"]}
+
+
+@pytest.mark.parametrize("firmware", [LEGACY, METERED])
+async def test_diagnostics_redact_the_gateway(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: EnlightenSimulator,
+    firmware: str,
+) -> None:
+    """The local gateway's readings are there; its address, credentials and serials not."""
+    pool = SimulatorPool()
+    users = {"owner": "s3cret-local"}
+    gateway = await pool.start(firmware, local_users=users)
+    service = TokenService(gateway)
+    await service.start()
+    try:
+        align_cloud(simulator, gateway, inverters=4)
+        local_user = {"username": "owner", "password": users["owner"]}
+        credentials = {} if gateway.requires_token else local_user
+        entry = await gateway_entry(hass, simulator, gateway, service.url, **credentials)
+        assert await setup_integration(hass, entry)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        local = entry.runtime_data.gateway
+        assert local is not None and local.data is not None
+
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    finally:
+        await service.stop()
+        await pool.close()
+    text = json.dumps(diagnostics)
+
+    stored = entry.data[CONF_GATEWAY]
+    secrets = {gateway.host, gateway.serial, *local.data.inverters}
+    secrets.update(str(stored[k]) for k in ("token", "username", "password") if k in stored)
+    assert len(secrets) > 3
+    leaked = sorted(s for s in secrets if s in text)
+    assert leaked == []
+    section = diagnostics["gateway"]
+    assert section["last_update_success"] is True
+    assert section["data"]["firmware"] == local.data.firmware
+    assert len(section["data"]["inverters"]) == len(local.data.inverters)
+    assert diagnostics["entry"]["data"][CONF_GATEWAY]["host"] == "**REDACTED**"

@@ -36,15 +36,14 @@ from .coordinator import (
     EnlightenOptions,
     EnlightenRuntimeData,
     EvCoordinator,
-    InventoryCoordinator,
     SiteCoordinator,
-    async_detect_capabilities,
     async_persist_session,
 )
 from .energy_coordinator import EnergyCoordinator
 from .entity import async_register_hub_devices, device_identifier, site_identifier
 from .ev_settings import EvSettingsCoordinator
 from .gateway_coordinator import async_remove_gateway_issue, async_setup_gateway
+from .inventory_coordinator import InventoryCoordinator, async_detect_capabilities
 from .services import async_setup_services
 from .services_history import async_setup_history_services
 

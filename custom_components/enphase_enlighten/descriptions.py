@@ -17,8 +17,9 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 
 from .api import BatteryStorage, ChargerStatus, ChargerSummary, InventoryDevice
-from .coordinator import EnlightenCoordinator, EvCoordinator, InventoryCoordinator, SiteCoordinator
+from .coordinator import EnlightenCoordinator, EvCoordinator, SiteCoordinator
 from .entity import EnlightenEntity
+from .inventory_coordinator import InventoryCoordinator
 
 type Source[SourceT] = Callable[[], SourceT | None]
 

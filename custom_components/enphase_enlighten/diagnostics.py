@@ -7,10 +7,10 @@ from datetime import date, datetime
 from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
-from homeassistant.const import CONF_EMAIL, CONF_PASSWORD
+from homeassistant.const import CONF_EMAIL, CONF_HOST, CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_SESSION, CONF_SITE_ID, CONF_SITE_NAME, CONF_USER_ID
+from .const import CONF_GATEWAY, CONF_SESSION, CONF_SITE_ID, CONF_SITE_NAME, CONF_USER_ID
 from .coordinator import EnlightenConfigEntry, EnlightenRuntimeData
 
 # Keys whose values are personal, secret or identify hardware.
@@ -21,10 +21,12 @@ TO_REDACT = {
     CONF_SITE_ID,
     CONF_SITE_NAME,
     CONF_USER_ID,
+    CONF_HOST,
+    CONF_USERNAME,
+    CONF_TOKEN,
     "cookies",
     "session_id",
     "manager_token",
-    "token",
     "title",
     "unique_id",
     "serial",
@@ -83,11 +85,23 @@ async def async_get_config_entry_diagnostics(
         },
         "capabilities": capabilities,
         "coordinators": coordinators,
+        "gateway": _gateway(runtime),
     }
     aliased = _alias_keys(diagnostics, serial_aliases)
     redacted = async_redact_data(aliased, TO_REDACT)
     scrubbed: dict[str, Any] = _scrub(redacted, secrets)
     return scrubbed
+
+
+def _gateway(runtime: EnlightenRuntimeData) -> dict[str, Any] | None:
+    """The local gateway's state (its settings are in the entry data, redacted)."""
+    if (gateway := runtime.gateway) is None:
+        return None
+    return {
+        "last_update_success": gateway.last_update_success,
+        "last_exception": repr(gateway.last_exception) if gateway.last_exception else None,
+        "data": _plain(gateway.data),
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -134,6 +148,10 @@ def _serials(runtime: EnlightenRuntimeData) -> set[str]:
             serials.update(s.id for s in battery.storages if s.id)
     if runtime.ev is not None and runtime.ev.data is not None:
         serials.update(runtime.ev.data.chargers)
+    if runtime.gateway is not None and (local := runtime.gateway.data) is not None:
+        serials.add(local.serial)
+        for readings in (local.inverters, local.relays, local.devices):
+            serials.update(readings)
     return serials
 
 
@@ -152,6 +170,12 @@ def _secrets(entry: EnlightenConfigEntry, runtime: EnlightenRuntimeData) -> set[
     for key in (CONF_EMAIL, CONF_PASSWORD, CONF_SITE_ID, CONF_USER_ID):
         if entry.data.get(key):
             values.add(str(entry.data[key]))
+    gateway = entry.data.get(CONF_GATEWAY) or {}
+    values.update(
+        str(gateway[key])
+        for key in (CONF_HOST, CONF_TOKEN, CONF_USERNAME, CONF_PASSWORD)
+        if gateway.get(key)
+    )
     # Very short values (a cookie "1") would blank out unrelated text.
     return {v for v in values if len(v) >= 4}
 

@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import Inverter
 from .charging_sessions import LastSession
 from .const import CONF_SITE_ID
-from .coordinator import EnlightenConfigEntry, InventoryCoordinator
+from .coordinator import EnlightenConfigEntry
 from .descriptions import (
     EnlightenSourceEntity,
     Source,
@@ -40,6 +40,7 @@ from .entity import (
     site_device_info,
 )
 from .gateway_entities import gateway_sensors
+from .inventory_coordinator import InventoryCoordinator
 from .sensor_descriptions import (
     BACKUP_SENSORS,
     BATTERY_SENSORS,
