@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
@@ -39,6 +40,7 @@ from .coordinator import (
     SiteCoordinator,
     async_persist_session,
 )
+from .devices import async_setup_device_upkeep
 from .energy_coordinator import EnergyCoordinator
 from .entity import async_register_hub_devices, device_identifier, site_identifier
 from .ev_settings import EvSettingsCoordinator
@@ -111,8 +113,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) ->
         runtime.ev = EvCoordinator(hass, entry, client, capabilities, options)
         runtime.ev_settings = EvSettingsCoordinator(hass, entry, client, capabilities, options)
 
-    for coordinator in runtime.coordinators:
-        await coordinator.async_config_entry_first_refresh()
+    # Side by side: the client's two-at-a-time cap keeps both request slots busy.
+    outcomes = await asyncio.gather(
+        *(c.async_config_entry_first_refresh() for c in runtime.coordinators),
+        return_exceptions=True,
+    )
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    # An authentication failure wins: it asks the user, a retry would not help.
+    failures.sort(key=lambda err: not isinstance(err, ConfigEntryAuthFailed))
+    if failures:
+        raise failures[0]
 
     entry.runtime_data = runtime
     async_setup_gateway(hass, entry, runtime)
@@ -132,6 +142,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) ->
         await runtime.battery_command.async_start()
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Devices that left the site (or whose family was turned off) go, now and later.
+    async_setup_device_upkeep(hass, entry)
     return True
 
 

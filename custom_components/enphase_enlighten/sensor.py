@@ -28,7 +28,6 @@ from .devices import (
     KIND_BATTERY,
     KIND_GATEWAY,
     async_add_dynamic_entities,
-    async_setup_device_upkeep,
     site_hardware,
 )
 from .energy_coordinator import EnergyCoordinator
@@ -202,7 +201,6 @@ async def async_setup_entry(
     add(coordinator=inventory, build=lambda: list(hardware()))
     add(coordinator=ev, build=lambda: list(chargers()))
     add(coordinator=runtime.gateway, build=lambda: gateway_sensors(hass, entry))
-    async_setup_device_upkeep(hass, entry)
 
 
 def _inverter_source(energy: EnergyCoordinator, serial: str) -> Source[InverterReading]:
