@@ -273,16 +273,19 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         today_key = today.isoformat()
         totals: dict[str, EnergyTotals] = {}
         # Flows known from earlier refreshes keep their totals when a payload lacks them.
-        # Years of daily buckets per flow: checked once per sum, and today's bucket
-        # indexed directly (per-value checks and a date map cost ~20 ms a refresh).
+        # Years of daily buckets per flow: summed without a Python-level loop (None and
+        # zero buckets add nothing), checked once per sum, and today's bucket indexed
+        # directly (per-value checks and a date map cost ~20 ms a refresh).
         today_index = (today - lifetime.start_date).days
         for flow in dict.fromkeys([*lifetime.series, *self._lifetime_kwh]):
             values = lifetime.series.get(flow, [])
-            known = [v for v in values if v is not None]
-            total = sum(known)
+            known = values.count(None) < len(values)
+            total = sum(filter(None, values))
             if not math.isfinite(total):
-                known = [v for v in known if _finite(v)]
-                total = sum(known)
+                # Skip what is not a number; a sum that still overflows is no total.
+                finite = [v for v in values if _finite(v)]
+                total = sum(finite)
+                known = bool(finite) and math.isfinite(total)
             lifetime_kwh: float | None = None
             if known:
                 lifetime_kwh = max(total / 1000, self._lifetime_kwh.get(flow, 0.0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, override
 
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -181,6 +182,8 @@ class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity
     """
 
     _attr_has_entity_name = True
+    # What the last write made by a coordinator update showed (_handle_coordinator_update).
+    _shown: tuple[Any, ...] | None = None
 
     def __init__(
         self,
@@ -207,3 +210,52 @@ class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity
     def data_available(self) -> bool:
         """Whether the coordinator data holds this entity's part; override per entity."""
         return True
+
+    def _what_is_shown(self) -> tuple[Any, ...]:
+        """Everything of the state this entity can change at run time.
+
+        The state is compared as the text Home Assistant writes. The rest of what
+        it writes (name, device class, supported features, attribution) is fixed
+        per entity here, and a registry change writes the state by itself. The
+        state and its attributes are only read while available, as Home
+        Assistant does.
+        """
+        if not self.available:
+            return (
+                STATE_UNAVAILABLE,
+                self.capability_attributes,
+                self.unit_of_measurement,
+                self.icon,
+            )
+        return (
+            self._stringify_state(True),
+            self.state_attributes,
+            self.extra_state_attributes,
+            self.capability_attributes,
+            self.unit_of_measurement,
+            self.icon,
+        )
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when this refresh changed what the entity shows.
+
+        A large site has hundreds of entities and most keep their value from one
+        refresh to the next; skipping those writes saves most of a refresh's CPU.
+        Availability is part of what is compared, so going stale or losing the
+        session is always written.
+        """
+        shown = self._what_is_shown()
+        if shown == self._shown and not self.force_update:
+            return
+        self.async_write_ha_state()
+        self._shown = shown
+
+    @callback
+    @override
+    def _async_write_ha_state(self) -> None:
+        """Any other write (a command's optimistic value, an event, the registry)
+        makes the next coordinator update write again."""
+        self._shown = None
+        super()._async_write_ha_state()

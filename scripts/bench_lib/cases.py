@@ -63,7 +63,7 @@ async def _cpu_rounds(
     process: list[float] = []
     written: list[int] = []
     for _ in range(CPU_ROUNDS):
-        # New data every round, so that entities really write their states.
+        # New data every round, as when polling: the entities whose values moved write.
         await sim.advance(60)
         writes.clear()
         t0, p0 = time.thread_time(), time.process_time()

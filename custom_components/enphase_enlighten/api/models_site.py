@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Self
+from typing import Any, Self
 
 from ._parse import (
     JsonDict,
@@ -77,24 +78,43 @@ class LifetimeEnergy:
     @classmethod
     def from_payload(cls, payload: object) -> Self:
         """Parse the payload; every list-valued key is a flow."""
+        return cls.parse_after(payload, {}, {})[0]
+
+    @classmethod
+    def parse_after(
+        cls,
+        payload: object,
+        raw_before: Mapping[str, list[Any]],
+        parsed_before: Mapping[str, list[float | None]],
+    ) -> tuple[Self, dict[str, list[Any]], dict[str, list[float | None]]]:
+        """Parse the payload, reusing the parsed buckets of a previous one where equal.
+
+        ``raw_before``/``parsed_before`` are the previous payload's arrays per flow,
+        as sent and as parsed; this payload's are returned beside the result. A
+        flow whose array is unchanged gets the very list parsed before.
+        """
         root = require_dict(payload, "lifetime energy")
         start = as_date(root.get("start_date"))
         if start is None:
             raise InvalidResponse("lifetime energy: no start_date")
+        raw_now: dict[str, list[Any]] = {}
+        parsed_now: dict[str, list[float | None]] = {}
         series: dict[str, list[float | None]] = {}
         for key, value in root.items():
             if key in _ENERGY_META or not isinstance(value, list) or not value:
                 continue
-            values = [as_float(v, non_negative=True) for v in value]
-            if any(v is not None for v in values):
+            values = _buckets(value, raw_before.get(key), parsed_before.get(key))
+            raw_now[key], parsed_now[key] = value, values
+            if values.count(None) < len(values):
                 series[key] = values
-        return cls(
+        energy = cls(
             start_date=start,
             last_report=as_datetime(root.get("last_report_date")),
             update_pending=as_bool(root.get("update_pending")),
             series=series,
             system_id=as_str(root.get("system_id")),
         )
+        return energy, raw_now, parsed_now
 
     @property
     def flows(self) -> list[str]:
@@ -117,6 +137,59 @@ class LifetimeEnergy:
         """Sum of the known buckets of ``flow`` (Wh), None when the flow is absent."""
         values = [v for v in self.series.get(flow, []) if v is not None]
         return sum(values) if values else None
+
+
+# Trailing buckets of a flow that are always parsed again: today's and the recent days
+# the cloud may still complete late. Older buckets equal to the previous payload's are
+# reused as parsed before.
+REPARSED_TAIL = 7
+
+
+def _buckets(
+    raw: list[Any], raw_before: list[Any] | None, parsed_before: list[float | None] | None
+) -> list[float | None]:
+    """Wh per bucket (None when unusable), reusing ``parsed_before`` where ``raw`` is unchanged.
+
+    A bucket parses from its own raw value alone, so an equal prefix parses to
+    an equal prefix. (List equality takes ``1`` and ``1.0`` as equal, which parse
+    alike; it would also take ``true`` for ``1``, which these arrays never hold.)
+    """
+    if raw_before is not None and parsed_before is not None:
+        keep = max(len(raw_before) - REPARSED_TAIL, 0)
+        if raw[:keep] == raw_before[:keep]:
+            if raw[keep:] == raw_before[keep:]:
+                return parsed_before
+            return parsed_before[:keep] + [as_float(v, non_negative=True) for v in raw[keep:]]
+    return [as_float(v, non_negative=True) for v in raw]
+
+
+class LifetimeEnergyReader:
+    """Parses the lifetime energy payloads of one site, one refresh after another.
+
+    The payload repeats years of daily buckets and only the last ones change, so
+    the unchanged buckets are not parsed again, and a payload equal to the
+    previous one gives the previous result itself. The reader keeps the arrays
+    of the last payload to compare: pass each payload once, as decoded.
+    """
+
+    __slots__ = ("_last", "_parsed", "_raw")
+
+    def __init__(self) -> None:
+        """Start with no previous payload."""
+        self._raw: dict[str, list[Any]] = {}
+        self._parsed: dict[str, list[float | None]] = {}
+        self._last: LifetimeEnergy | None = None
+
+    def parse(self, payload: object) -> LifetimeEnergy:
+        """Parse ``payload`` like ``LifetimeEnergy.from_payload``."""
+        energy, self._raw, self._parsed = LifetimeEnergy.parse_after(
+            payload, self._raw, self._parsed
+        )
+        # Unchanged flows hold the very lists of the last result: cheap to compare.
+        if (last := self._last) is not None and energy == last:
+            return last
+        self._last = energy
+        return energy
 
 
 # devices.json bucket types -> Inventory attribute.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from ._base import EVENTS, ApiBase, seg
 from .models import BackupHistory, EventsPage, Inventory, LifetimeEnergy, Site
+from .models_site import LifetimeEnergyReader
 
 
 class SiteMixin(ApiBase):
@@ -17,9 +20,19 @@ class SiteMixin(ApiBase):
         return Site.list_from_payload(payload)
 
     async def lifetime_energy(self, site_id: str) -> LifetimeEnergy:
-        """Daily energy buckets per flow in Wh (2.8)."""
+        """Daily energy buckets per flow in Wh (2.8).
+
+        Each site's payloads are parsed by one reader, which only parses again
+        the buckets that changed since the previous payload.
+        """
         payload = await self.request("GET", f"/pv/systems/{seg(site_id)}/lifetime_energy")
-        return LifetimeEnergy.from_payload(payload)
+        reader = self._lifetime_readers.setdefault(site_id, LifetimeEnergyReader())
+        return reader.parse(payload)
+
+    @cached_property
+    def _lifetime_readers(self) -> dict[str, LifetimeEnergyReader]:
+        """The lifetime energy reader of each site asked for."""
+        return {}
 
     async def devices(self, site_id: str) -> Inventory:
         """Hardware inventory grouped by kind (2.9)."""
