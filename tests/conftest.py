@@ -11,12 +11,35 @@ import aiohttp
 import pytest
 
 import custom_components.enphase_enlighten  # noqa: F401  # import early, else UnknownHandler
+from custom_components.enphase_enlighten import history_sync
 from tests.simulator import EnlightenSimulator
+
+HISTORY_SYNC_MARKER = "history_sync"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of the tests that run the background history sync."""
+    config.addinivalue_line(
+        "markers",
+        f"{HISTORY_SYNC_MARKER}: run the background history sync (statistics import, "
+        "panel backfill, detection) after energy refreshes",
+    )
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
     """Let Home Assistant load the integration from custom_components."""
+
+
+@pytest.fixture(autouse=True)
+def history_sync_switch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the background history sync off unless the test is marked ``history_sync``.
+
+    The sync imports years of statistics and makes 30 per-panel requests on first setup,
+    which tests about anything else neither want nor count on.
+    """
+    wanted = request.node.get_closest_marker(HISTORY_SYNC_MARKER) is not None
+    monkeypatch.setattr(history_sync, "AUTO_SYNC", wanted)
 
 
 @pytest.fixture(autouse=True)

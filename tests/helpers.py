@@ -9,7 +9,6 @@ from homeassistant.const import CONF_EMAIL, CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enphase_enlighten import history_sync
 from custom_components.enphase_enlighten.api import EnlightenClient, MfaRequired
 from custom_components.enphase_enlighten.const import (
     CONF_BASE_URL,
@@ -20,10 +19,6 @@ from custom_components.enphase_enlighten.const import (
     DOMAIN,
 )
 from tests.simulator import DEMO_EMAIL, DEMO_PASSWORD, EnlightenSimulator
-
-# The background history sync (multi-year statistics import, 30 days of per-panel
-# requests) is off in tests unless a test turns it on (tests/test_history_sync.py).
-history_sync.AUTO_SYNC = False
 
 SITE_NAMES = {
     "1000001": "Demo Home",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,16 +32,21 @@ from custom_components.enphase_enlighten.history_sync import (
 )
 from custom_components.enphase_enlighten.panel_health import DetectionResult, FlaggedPanel
 from custom_components.enphase_enlighten.statistics import (
+    RESTART_CHECK_DAYS,
+    ImportResult,
     async_get_panel_history,
     async_import_panel_history,
     backfill_window,
+    day_start,
     inverter_statistic_id,
+    lifetime_rows,
+    resolve_time_zone,
     site_statistic_id,
 )
 from tests.helpers import create_entry, setup_integration
 from tests.simulator import MULTI_EMAIL, MULTI_PASSWORD, EnlightenSimulator
 
-pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled", "sync_on")
+pytestmark = [pytest.mark.usefixtures("recorder_mock", "socket_enabled"), pytest.mark.history_sync]
 
 SITE = "1000001"
 WINDOW = 3 + DETECTION_MARGIN_DAYS  # default underperformance_days + margin
@@ -49,12 +55,6 @@ WINDOW = 3 + DETECTION_MARGIN_DAYS  # default underperformance_days + margin
 @pytest.fixture
 def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
     """The integration depends on the recorder: prepare it before `hass`."""
-
-
-@pytest.fixture
-def sync_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the background sync: run it after energy refreshes."""
-    monkeypatch.setattr(history_sync, "AUTO_SYNC", True)
 
 
 async def _setup(
@@ -221,11 +221,21 @@ async def test_not_reporting_panel_is_not_judged_and_unload_clears_issues(
     assert set(_our_issues(hass)) == {f"underperforming_{shaded.serial}"}
 
     history = _energy(entry).history
+    lifetime = _energy(entry).data.lifetime
+    assert lifetime is not None
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert _our_issues(hass) == {}
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert await history._async_inventory() is None
+    # A sync that finds the entry gone imports the statistics and stops there.
+    simulator.clear_requests()
+    await history.async_run(lifetime)
+    assert history.last_import is not None
+    assert history.last_import.total_rows == 0
+    assert simulator.requests == []
+    assert _our_issues(hass) == {}
+    assert history._panel_name("999") == "Microinverter 999"  # no such device
 
 
 async def test_late_panel_days_are_read_again_once(
@@ -328,6 +338,32 @@ async def test_sites_without_micros_only_import_statistics(
     assert inverter_statistic_id("x") == f"{DOMAIN}:inverter_x_energy"
 
 
+async def test_new_site_without_statuses_or_complete_days(
+    recorder_mock: Recorder, hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """No panel statuses yet, then no complete day yet: statistics only, no backfill."""
+    site = simulator.site(1000001)
+    site.start_date = site.today()  # commissioned today
+    simulator.inject_fault("inverter_status_x", status=503)
+    entry = await create_entry(hass, simulator)
+    simulator.clear_requests()
+    assert await setup_integration(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    energy = _energy(entry)
+    assert energy.data.inverter_status == {}
+    first = energy.history.last_import
+    assert first is not None
+    assert set(first.rows_written.values()) == {1}  # today's row of each flow
+
+    simulator.clear_faults()
+    simulator.advance(900)
+    await energy.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert energy.data.inverter_status
+    assert _backfill_days(simulator) == set()
+    assert energy.underperformance is None
+
+
 def test_panel_health_views() -> None:
     """The sensor source: none before detection, flagged, judged, not judged."""
     assert panel_health(None, "A") is None
@@ -352,3 +388,168 @@ def test_panel_health_views() -> None:
     unknown = panel_health(result, "C")
     assert unknown is not None
     assert not unknown.judged
+
+
+# Site noon (Australia/Sydney, UTC+10 in June): today's buckets grow on every refresh and
+# the refreshes below stay within one site day whatever the hour the suite runs.
+NOON = datetime(2026, 6, 15, 2, tzinfo=UTC)
+NO_MICROS = {"device_families": ["ev", "battery"]}  # statistics only, no panel backfill
+
+
+@pytest.fixture
+async def noon_simulator(
+    freezer: FrozenDateTimeFactory, socket_enabled: Any
+) -> AsyncIterator[EnlightenSimulator]:
+    """A simulator whose clock, like Home Assistant's, starts at the site's noon."""
+    freezer.move_to(NOON)
+    async with EnlightenSimulator(start=NOON) as sim:
+        yield sim
+
+
+async def _refresh_after(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+    energy: EnergyCoordinator,
+    seconds: float,
+) -> ImportResult:
+    """Let time pass, refresh the energy data and return what the sync imported."""
+    simulator.advance(seconds)
+    freezer.move_to(simulator.now)
+    await energy.async_refresh()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = energy.history.last_import
+    assert result is not None
+    return result
+
+
+async def _assert_full_rebuild(hass: HomeAssistant, energy: EnergyCoordinator) -> None:
+    """The stored rows of every flow equal a full rebuild of the current payload."""
+    lifetime = energy.data.lifetime
+    assert lifetime is not None
+    tz = resolve_time_zone(hass, energy.timezone)
+    ids = {site_statistic_id(SITE, flow): flow for flow in lifetime.series}
+    await async_wait_recording_done(hass)
+    stored = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        day_start(lifetime.start_date, tz),
+        None,
+        set(ids),
+        "hour",
+        None,
+        {"state", "sum"},
+    )
+    assert energy.history.last_import is not None
+    assert set(stored) == set(energy.history.last_import.statistic_ids)
+    for statistic_id, rows in stored.items():
+        full = lifetime_rows(lifetime.start_date, lifetime.series[ids[statistic_id]], tz)
+        assert [row["start"] for row in rows] == [row["start"].timestamp() for row in full]
+        assert [row["sum"] for row in rows] == pytest.approx([row.get("sum") for row in full])
+        assert rows[-1]["sum"] == pytest.approx(
+            sum(v or 0 for v in lifetime.series[ids[statistic_id]]) / 1000
+        )
+
+
+async def test_intraday_and_late_buckets_rewrite_from_the_changed_day(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    noon_simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """After the first full import only the rows from the earliest changed day are written."""
+    simulator = noon_simulator
+    site = simulator.site(1000001)
+    entry = await create_entry(hass, simulator, options=NO_MICROS)
+    assert await setup_integration(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    energy = _energy(entry)
+    first = energy.history.last_import
+    assert first is not None
+    production = site_statistic_id(SITE, "production")
+    days = first.rows_written[production]
+    assert days >= 1000  # three years of history, written once
+
+    # (a) A quarter of an hour later only today's buckets grew: one row per grown flow,
+    # today's, continuing from the remembered sum of yesterday; nothing read back.
+    today = site.today()
+    intraday = await _refresh_after(hass, simulator, freezer, energy, 900)
+    assert intraday.rows_read == 0
+    assert production in intraday.rows_written
+    assert set(intraday.rows_written.values()) == {1}
+    assert set(intraday.rewritten_from.values()) == {today}
+    assert intraday.total_rows <= len(first.statistic_ids)  # was: all rows rebuilt and read
+    await _assert_full_rebuild(hass, energy)
+
+    # (b) A bucket arrives late, four days back: production and consumption are
+    # rewritten from that day on, the other flows only today.
+    late = today - timedelta(days=4)
+    site.extra_energy[late] = {"production": 2500.0, "consumption": 1200.0}
+    revised = await _refresh_after(hass, simulator, freezer, energy, 900)
+    consumption = site_statistic_id(SITE, "consumption")
+    assert revised.rows_read == 0
+    assert revised.rewritten_from[production] == late
+    assert revised.rewritten_from[consumption] == late
+    assert revised.rows_written[production] == revised.rows_written[consumption] == 5
+    others = set(revised.rows_written) - {production, consumption}
+    assert others
+    assert {revised.rewritten_from[sid] for sid in others} == {today}
+    await _assert_full_rebuild(hass, energy)
+
+    # Nothing new: the same payload imports no rows.
+    lifetime = energy.data.lifetime
+    assert lifetime is not None
+    await energy.history.async_run(lifetime)
+    assert energy.history.last_import is not None
+    assert energy.history.last_import.total_rows == 0
+
+
+async def test_incremental_import_after_restart(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    noon_simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A new load has no memory: it checks the last stored days and sums as a full rebuild."""
+    simulator = noon_simulator
+    site = simulator.site(1000001)
+    entry = await create_entry(hass, simulator, options=NO_MICROS)
+    assert await setup_integration(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    before = _energy(entry).history
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    # Home Assistant is down for a day; meanwhile a bucket three days back is revised.
+    simulator.advance(86400)
+    freezer.move_to(simulator.now)
+    today = site.today()
+    site.revise_bucket(3, "production", 9_876)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    energy = _energy(entry)
+    assert energy.history is not before
+    result = energy.history.last_import
+    assert result is not None
+    production = site_statistic_id(SITE, "production")
+    flows = len(result.statistic_ids)
+    assert 0 < result.rows_read <= flows * RESTART_CHECK_DAYS  # the last days, not years
+    assert result.rewritten_from[production] == today - timedelta(days=3)
+    assert result.rows_written[production] == 4
+    # Yesterday's buckets were still growing when Home Assistant stopped (consumption
+    # always does); today's are new.
+    yesterday = today - timedelta(days=1)
+    assert result.rewritten_from[site_statistic_id(SITE, "consumption")] == yesterday
+    for statistic_id in set(result.rows_written) - {production}:
+        assert result.rewritten_from[statistic_id] in (yesterday, today)
+        assert (
+            result.rows_written[statistic_id]
+            == (today - result.rewritten_from[statistic_id]).days + 1
+        )
+    await _assert_full_rebuild(hass, energy)
+
+    # From now on the memory is back: an intraday refresh reads nothing.
+    intraday = await _refresh_after(hass, simulator, freezer, energy, 900)
+    assert intraday.rows_read == 0
+    assert set(intraday.rewritten_from.values()) == {today}
+    await _assert_full_rebuild(hass, energy)

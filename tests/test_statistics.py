@@ -32,6 +32,8 @@ from custom_components.enphase_enlighten.const import DOMAIN
 from custom_components.enphase_enlighten.panel_health import detect_underperforming
 from custom_components.enphase_enlighten.statistics import (
     MAX_PANEL_BACKFILL_DAYS,
+    RESTART_CHECK_DAYS,
+    LifetimeImportMemory,
     async_backfill_panel_history,
     async_get_panel_history,
     async_import_lifetime_statistics,
@@ -425,3 +427,105 @@ async def test_read_waits_for_recorder_but_not_forever(
     assert await async_get_panel_history(hass, [], date(2026, 1, 1), date(2026, 1, 1)) == {
         date(2026, 1, 1): {}
     }
+
+
+async def _assert_full_rebuild(
+    hass: HomeAssistant, site_id: str, lifetime: LifetimeEnergy, tz: ZoneInfo
+) -> None:
+    """Every stored row of every flow equals what a full rebuild of the payload gives."""
+    ids = {site_statistic_id(site_id, flow): flow for flow in lifetime.series}
+    stored = await _stored(hass, ids)
+    for statistic_id, flow in ids.items():
+        full = lifetime_rows(lifetime.start_date, lifetime.series[flow], tz)
+        rows = stored.get(statistic_id, [])
+        assert [row["start"] for row in rows] == [row["start"].timestamp() for row in full]
+        assert [row["state"] for row in rows] == pytest.approx([row.get("state") for row in full])
+        assert [row["sum"] for row in rows] == pytest.approx([row.get("sum") for row in full])
+
+
+async def test_lifetime_memory_incremental_and_restart_fallback(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    client_session: aiohttp.ClientSession,
+) -> None:
+    """With a memory nothing is read back; without one, a revision older than the window."""
+    site = simulator.site(1000001)
+    client = await _client(simulator, client_session)
+    memory = LifetimeImportMemory()
+    production = site_statistic_id(SITE, "production")
+
+    first = await async_import_lifetime_statistics(
+        hass, SITE, await client.lifetime_energy(SITE), time_zone=SYDNEY, memory=memory
+    )
+    days = first.rows_written[production]
+    assert days > 3 * RESTART_CHECK_DAYS
+    assert first.rows_read == 0  # an empty database: nothing to read back
+    again = await async_import_lifetime_statistics(
+        hass, SITE, await client.lifetime_energy(SITE), time_zone=SYDNEY, memory=memory
+    )
+    assert (again.total_rows, again.rows_read) == (0, 0)
+
+    # The first day is revised: every row of that flow, from a zero sum, no read.
+    site.revise_bucket(days - 1, "production", 777)
+    lifetime = await client.lifetime_energy(SITE)
+    oldest = await async_import_lifetime_statistics(
+        hass, SITE, lifetime, time_zone=SYDNEY, memory=memory
+    )
+    assert oldest.rows_written == {production: days}
+    assert oldest.rewritten_from == {production: lifetime.start_date}
+    assert oldest.rows_read == 0
+    await _assert_full_rebuild(hass, SITE, lifetime, SYDNEY)
+
+    # After a restart (no memory) a revision older than the checked days: the last days
+    # are read, disagree on their first day, and the whole history is read and compared.
+    site.revise_bucket(RESTART_CHECK_DAYS + 9, "production", 4321)
+    lifetime = await client.lifetime_energy(SITE)
+    restarted = await async_import_lifetime_statistics(
+        hass, SITE, lifetime, time_zone=SYDNEY, memory=LifetimeImportMemory()
+    )
+    assert restarted.rows_written == {production: RESTART_CHECK_DAYS + 10}
+    assert restarted.rewritten_from == {production: site.today() - timedelta(days=40)}
+    flows = len(first.statistic_ids)
+    assert restarted.rows_read == flows * RESTART_CHECK_DAYS + days
+    await _assert_full_rebuild(hass, SITE, lifetime, SYDNEY)
+
+
+async def test_lifetime_memory_edges(recorder_mock: Recorder, hass: HomeAssistant) -> None:
+    """Flows that stop reporting, trailing days withdrawn, a new first day or time zone."""
+    start = date(2025, 1, 1)
+
+    def payload(first: date, production: list[float | None]) -> LifetimeEnergy:
+        evse: list[float | None] = [500.0] * 5 + [None] * (len(production) - 5)
+        return LifetimeEnergy(first, None, None, {"production": production, "evse": evse})
+
+    memory = LifetimeImportMemory()
+    production = site_statistic_id(SITE, "production")
+    evse = site_statistic_id(SITE, "evse")
+    full = payload(start, [1000.0] * 40)
+    first = await async_import_lifetime_statistics(hass, SITE, full, time_zone=SYDNEY)
+    assert first.rows_written == {production: 40, evse: 5}
+
+    # No memory: the evse flow ended before the checked days, so it is read in full.
+    again = await async_import_lifetime_statistics(hass, SITE, full, time_zone=SYDNEY)
+    assert again.total_rows == 0
+    assert again.rows_read == RESTART_CHECK_DAYS + 5
+
+    # Remembered from here on. The last two days are withdrawn, then come back.
+    await async_import_lifetime_statistics(hass, SITE, full, time_zone=SYDNEY, memory=memory)
+    withdrawn = payload(start, [1000.0] * 38 + [None, None])
+    result = await async_import_lifetime_statistics(
+        hass, SITE, withdrawn, time_zone=SYDNEY, memory=memory
+    )
+    assert (result.total_rows, result.rows_read) == (0, 0)
+    back = await async_import_lifetime_statistics(hass, SITE, full, time_zone=SYDNEY, memory=memory)
+    assert back.rows_written == {production: 2}
+    assert back.rewritten_from == {production: start + timedelta(days=38)}
+    await _assert_full_rebuild(hass, SITE, full, SYDNEY)
+
+    # Another time zone: the memory does not apply, the rows move, all are written.
+    moved = await async_import_lifetime_statistics(
+        hass, SITE, full, time_zone="Asia/Kolkata", memory=memory
+    )
+    assert moved.rows_written == {production: 40, evse: 5}
+    assert moved.rows_read > 0

@@ -4,7 +4,11 @@ When an energy refresh brings a lifetime payload that differs from the last one 
 one background task (never two at a time) runs three steps:
 
 1. import the lifetime energy buckets as external statistics (no cloud request: the
-   payload is already there; only new or changed rows are written);
+   payload is already there). The import is incremental: the sync keeps a memory of what
+   it last wrote, so only the rows from the earliest new or changed day on are rebuilt
+   and written (one row per grown flow on an intraday refresh, none for an unchanged
+   payload), without reading the recorder; after a restart the first import checks the
+   last stored days instead (see ``statistics.RESTART_CHECK_DAYS``);
 2. backfill the per-panel daily energy: on first setup ``PANEL_BACKFILL_DAYS`` requests
    of spec 2.14 (one per day, one after the other), afterwards one request per new day,
    plus at most one re-read of each of the last ``REFETCH_DAYS`` days when a panel that
@@ -35,6 +39,8 @@ from .const import CONF_SITE_NAME, DOMAIN
 from .entity import device_identifier
 from .panel_health import DetectionResult, detect_underperforming
 from .statistics import (
+    ImportResult,
+    LifetimeImportMemory,
     async_backfill_panel_history,
     async_get_panel_history,
     async_import_lifetime_statistics,
@@ -128,6 +134,9 @@ class HistorySync:
         self.result: DetectionResult | None = None
         self._lock = asyncio.Lock()
         self._synced: LifetimeEnergy | None = None
+        self._statistics = LifetimeImportMemory()
+        self.last_import: ImportResult | None = None
+        """What the last lifetime statistics import wrote (and read back)."""
         self._refetched: set[date] = set()
         self._issues: set[str] = set()
         self._failing = False
@@ -172,12 +181,13 @@ class HistorySync:
 
     async def _async_steps(self, lifetime: LifetimeEnergy) -> None:
         coordinator = self.coordinator
-        await async_import_lifetime_statistics(
+        self.last_import = await async_import_lifetime_statistics(
             self.hass,
             coordinator.site_id,
             lifetime,
             time_zone=coordinator.timezone,
             site_name=self.entry.data.get(CONF_SITE_NAME) or self.entry.title,
+            memory=self._statistics,
         )
         if not coordinator.capabilities.has_microinverters:
             return
