@@ -31,12 +31,14 @@ from custom_components.enphase_enlighten.history_sync import (
     panel_health,
 )
 from custom_components.enphase_enlighten.panel_health import DetectionResult, FlaggedPanel
-from custom_components.enphase_enlighten.statistics import (
-    RESTART_CHECK_DAYS,
-    ImportResult,
+from custom_components.enphase_enlighten.panel_statistics import (
     async_get_panel_history,
     async_import_panel_history,
     backfill_window,
+)
+from custom_components.enphase_enlighten.statistics import (
+    RESTART_CHECK_DAYS,
+    ImportResult,
     day_start,
     inverter_statistic_id,
     lifetime_rows,

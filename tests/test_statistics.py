@@ -30,16 +30,18 @@ from custom_components.enphase_enlighten.api import (
 )
 from custom_components.enphase_enlighten.const import DOMAIN
 from custom_components.enphase_enlighten.panel_health import detect_underperforming
-from custom_components.enphase_enlighten.statistics import (
+from custom_components.enphase_enlighten.panel_statistics import (
     MAX_PANEL_BACKFILL_DAYS,
-    RESTART_CHECK_DAYS,
-    LifetimeImportMemory,
     async_backfill_panel_history,
     async_get_panel_history,
-    async_import_lifetime_statistics,
     async_import_panel_history,
     async_import_panel_statistics,
     backfill_window,
+)
+from custom_components.enphase_enlighten.statistics import (
+    RESTART_CHECK_DAYS,
+    LifetimeImportMemory,
+    async_import_lifetime_statistics,
     day_start,
     inverter_statistic_id,
     lifetime_rows,

@@ -38,13 +38,15 @@ from .api import EnlightenError, LifetimeEnergy
 from .const import CONF_SITE_NAME, DOMAIN
 from .entity import device_identifier
 from .panel_health import DetectionResult, detect_underperforming
+from .panel_statistics import (
+    async_backfill_panel_history,
+    async_get_panel_history,
+    backfill_window,
+)
 from .statistics import (
     ImportResult,
     LifetimeImportMemory,
-    async_backfill_panel_history,
-    async_get_panel_history,
     async_import_lifetime_statistics,
-    backfill_window,
     resolve_time_zone,
 )
 

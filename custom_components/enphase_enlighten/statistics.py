@@ -1,27 +1,24 @@
 """Energy history as Home Assistant long-term statistics.
 
-Two kinds of external statistics (source ``enphase_enlighten``), both with one row per day
-at local midnight of the site, ``state`` = that day's energy in kWh and ``sum`` the running
-total since the first row:
-
-* ``enphase_enlighten:site_<site_id>_<flow>_energy`` for every flow of the lifetime energy
-  buckets (production, consumption, import, export, charge, discharge, evse, ...), so the
-  Energy dashboard shows the whole history of the site from its first day;
-* ``enphase_enlighten:inverter_<serial>_energy`` for every microinverter, built from the
-  per-day inverter production (one request per day) joined to serials.
+External statistics (source ``enphase_enlighten``), each with one row per day at local
+midnight of the site, ``state`` = that day's energy in kWh and ``sum`` the running total
+since the first row. This module holds the helpers they share and the site statistics,
+``enphase_enlighten:site_<site_id>_<flow>_energy`` for every flow of the lifetime energy
+buckets (production, consumption, import, export, charge, discharge, evse, ...), so the
+Energy dashboard shows the whole history of the site from its first day; the
+per-microinverter statistics are in `panel_statistics`.
 
 Every import writes only what changed, so a repeated import adds nothing and a bucket
-revised late rewrites that day and the sums of the days after it. Per-panel imports read
-back what the recorder holds and compare every row. Lifetime imports are incremental: a
-`LifetimeImportMemory` keeps the daily states and running sums the last import wrote, and
-the next import rebuilds rows only from the earliest day whose bucket changed (or is new),
-continuing from the remembered sum of the day before; nothing is read from the recorder.
-Without that memory (after a restart) the last `RESTART_CHECK_DAYS` stored rows are read
-and must agree with the payload on their first day; only when they do not is the whole
-history read and compared. For a three-year site with 13 flows (about 14,000 rows) an
-intraday refresh, where only today's buckets grow, rebuilds and writes one row per changed
-flow (about a dozen) and reads none; before, every refresh rebuilt all 14,000 rows and
-read the same number back to find those dozen.
+revised late rewrites that day and the sums of the days after it. Lifetime imports are
+incremental: a `LifetimeImportMemory` keeps the daily states and running sums the last
+import wrote, and the next import rebuilds rows only from the earliest day whose bucket
+changed (or is new), continuing from the remembered sum of the day before; nothing is read
+from the recorder. Without that memory (after a restart) the last `RESTART_CHECK_DAYS`
+stored rows are read and must agree with the payload on their first day; only when they do
+not is the whole history read and compared. For a three-year site with 13 flows (about
+14,000 rows) an intraday refresh, where only today's buckets grow, rebuilds and writes one
+row per changed flow (about a dozen) and reads none; before, every refresh rebuilt all
+14,000 rows and read the same number back to find those dozen.
 """
 
 from __future__ import annotations
@@ -53,24 +50,12 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 
-from .api import EnlightenError
 from .const import DOMAIN
 
 if TYPE_CHECKING:
-    from .api import EnlightenClient, LifetimeEnergy
+    from .api import LifetimeEnergy
 
 _LOGGER = logging.getLogger(__name__)
-
-DEFAULT_PANEL_BACKFILL_DAYS = 30
-"""Days of per-panel history fetched on first setup (one request per day)."""
-
-MAX_PANEL_BACKFILL_DAYS = 366
-"""Upper bound of the per-panel backfill window, whatever is asked."""
-
-DEFAULT_SETTLE_HOURS = 6
-"""A day's per-panel energy is fetched only this long after the site's midnight.
-
-Gateways on a cellular link upload every six hours, so a day is complete by then."""
 
 RECORDER_WAIT_SECONDS = 60
 """How long an import waits for earlier writes to reach the database before reading."""
@@ -101,9 +86,8 @@ FLOW_LABELS: dict[str, str] = {
     "water_heater": "water heater",
 }
 
-_EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_WH_PER_KWH = 1000.0
+WH_PER_KWH = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +107,6 @@ class ImportResult:
     def total_rows(self) -> int:
         """Total number of rows written."""
         return sum(self.rows_written.values())
-
-
-@dataclass(frozen=True, slots=True)
-class PanelBackfillResult:
-    """What one per-panel backfill fetched and wrote."""
-
-    days_fetched: tuple[date, ...] = ()
-    requests: int = 0
-    """Cloud requests made: one per fetched day, plus one for the id-to-serial map."""
-    history: dict[date, dict[str, float]] = field(default_factory=dict)
-    """Fetched energy in Wh per day and serial."""
-    imported: ImportResult = field(default_factory=ImportResult)
 
 
 def _slug(text: str) -> str:
@@ -174,7 +146,7 @@ def day_start(day: date, tz: tzinfo) -> datetime:
     return start.replace(minute=0, second=0, microsecond=0)
 
 
-def _energy_wh(value: float | None) -> float | None:
+def energy_wh(value: float | None) -> float | None:
     """Return a bucket value in Wh: None when missing, 0 for NaN or negative."""
     if value is None:
         return None
@@ -193,7 +165,7 @@ def _same(stored: float | None, wanted: float | None) -> bool:
     )
 
 
-def _metadata(statistic_id: str, name: str) -> StatisticMetaData:
+def metadata(statistic_id: str, name: str) -> StatisticMetaData:
     """Metadata of one daily energy statistic in kWh."""
     return StatisticMetaData(
         has_sum=True,
@@ -206,7 +178,7 @@ def _metadata(statistic_id: str, name: str) -> StatisticMetaData:
     )
 
 
-def _rows_from_states(states: Mapping[datetime, float]) -> list[StatisticData]:
+def rows_from_states(states: Mapping[datetime, float]) -> list[StatisticData]:
     """Build rows with a running sum from per-row kWh states."""
     rows: list[StatisticData] = []
     total = 0.0
@@ -222,12 +194,12 @@ def _flow_states(buckets_wh: Sequence[float | None]) -> list[float]:
     Missing, NaN or negative buckets count as 0; trailing missing buckets (not reported
     yet) are left out. A flow without any energy has no states.
     """
-    values = [_energy_wh(value) for value in buckets_wh]
+    values = [energy_wh(value) for value in buckets_wh]
     while values and values[-1] is None:
         values.pop()
     if not any(values):
         return []
-    return [(value or 0.0) / _WH_PER_KWH for value in values]
+    return [(value or 0.0) / WH_PER_KWH for value in values]
 
 
 class _DayStarts:
@@ -359,7 +331,7 @@ def _plan_from_stored(
 type _StoredRows = dict[str, dict[float, tuple[float | None, float | None]]]
 
 
-async def _async_read_rows(
+async def async_read_rows(
     hass: HomeAssistant, statistic_ids: Iterable[str], start: datetime
 ) -> _StoredRows:
     """Read the stored state and sum of every row from `start` on, per statistic id.
@@ -398,7 +370,7 @@ def _changed_rows(
     return changed
 
 
-def _write(
+def write(
     hass: HomeAssistant,
     wanted: Mapping[str, tuple[StatisticMetaData, list[StatisticData]]],
     stored: _StoredRows,
@@ -485,7 +457,7 @@ async def async_import_lifetime_statistics(
             days = max(len(series[statistic_id]) for statistic_id in unknown)
             check_from = max(0, days - RESTART_CHECK_DAYS)
             start = day_start(first_day + timedelta(days=check_from), tz)
-            stored = await _async_read_rows(hass, unknown, start)
+            stored = await async_read_rows(hass, unknown, start)
         starts = _DayStarts(first_day, tz)
         plans = await hass.async_add_executor_job(
             _plan_lifetime, starts, series, records, stored, check_from
@@ -493,7 +465,7 @@ async def async_import_lifetime_statistics(
         rows_read = sum(len(rows) for rows in stored.values())
         if again := {sid: series[sid] for sid, plan in plans.items() if plan is None}:
             _LOGGER.debug("Stored statistics disagree before the last days, reading all")
-            stored = await _async_read_rows(hass, again, day_start(first_day, tz))
+            stored = await async_read_rows(hass, again, day_start(first_day, tz))
             rows_read += sum(len(rows) for rows in stored.values())
             plans |= await hass.async_add_executor_job(_plan_lifetime, starts, again, {}, stored, 0)
         ready = {sid: plan for sid, plan in plans.items() if plan is not None}
@@ -515,7 +487,7 @@ def _write_lifetime(
             day = plan.record.first_day + timedelta(days=plan.first_index)
             _LOGGER.debug("Writing %s rows of %s from %s", len(plan.rows), statistic_id, day)
             async_add_external_statistics(
-                hass, _metadata(statistic_id, names[statistic_id]), plan.rows
+                hass, metadata(statistic_id, names[statistic_id]), plan.rows
             )
             written[statistic_id] = len(plan.rows)
             rewritten_from[statistic_id] = day
@@ -525,166 +497,4 @@ def _write_lifetime(
         statistic_ids=tuple(plans),
         rewritten_from=rewritten_from,
         rows_read=rows_read,
-    )
-
-
-async def async_import_panel_history(
-    hass: HomeAssistant,
-    site_id: str,
-    history: Mapping[date, Mapping[str, float | None]],
-    *,
-    time_zone: str | tzinfo | None = None,
-    names: Mapping[str, str] | None = None,
-) -> ImportResult:
-    """Import per-microinverter daily energy (Wh by serial, per day) as statistics.
-
-    Days may arrive in any order and overlap what is stored: the stored days and the new
-    ones are merged and the running sums recomputed, so importing an older day later shifts
-    the sums of the days after it. A panel missing (or None) on a day gets no row that day.
-    """
-    tz = resolve_time_zone(hass, time_zone)
-    serials = sorted({serial for values in history.values() for serial in values})
-    if not serials:
-        return ImportResult()
-    ids = {serial: inverter_statistic_id(serial) for serial in serials}
-    stored = await _async_read_rows(hass, ids.values(), _EPOCH)
-    wanted: dict[str, tuple[StatisticMetaData, list[StatisticData]]] = {}
-    for serial in serials:
-        statistic_id = ids[serial]
-        states: dict[datetime, float] = {
-            datetime.fromtimestamp(start, UTC): state or 0.0
-            for start, (state, _sum) in stored.get(statistic_id, {}).items()
-        }
-        for day, values in history.items():
-            value = _energy_wh(values.get(serial))
-            if value is not None:
-                states[day_start(day, tz)] = value / _WH_PER_KWH
-        name = (names or {}).get(serial) or f"Microinverter {serial}"
-        wanted[statistic_id] = (
-            _metadata(statistic_id, f"{name} energy"),
-            _rows_from_states(states),
-        )
-    _LOGGER.debug("Importing panel history of site %s for %s days", site_id, len(history))
-    return _write(hass, wanted, stored)
-
-
-async def async_import_panel_statistics(
-    hass: HomeAssistant,
-    site_id: str,
-    day: date,
-    energy_by_serial: Mapping[str, float | None],
-    *,
-    time_zone: str | tzinfo | None = None,
-    names: Mapping[str, str] | None = None,
-) -> ImportResult:
-    """Import one day of per-microinverter energy (Wh by serial) as statistics."""
-    return await async_import_panel_history(
-        hass, site_id, {day: energy_by_serial}, time_zone=time_zone, names=names
-    )
-
-
-async def async_get_panel_history(
-    hass: HomeAssistant,
-    serials: Iterable[str],
-    first_day: date,
-    last_day: date,
-    *,
-    time_zone: str | tzinfo | None = None,
-) -> dict[date, dict[str, float]]:
-    """Read stored per-panel daily energy back, in Wh per day and serial.
-
-    Days on which a panel has no row are absent for that panel (did not report).
-    """
-    tz = resolve_time_zone(hass, time_zone)
-    by_start = {
-        day_start(first_day + timedelta(days=offset), tz).timestamp(): first_day
-        + timedelta(days=offset)
-        for offset in range((last_day - first_day).days + 1)
-    }
-    ids = {inverter_statistic_id(serial): serial for serial in serials}
-    stored = await _async_read_rows(hass, ids, day_start(first_day, tz))
-    history: dict[date, dict[str, float]] = {day: {} for day in by_start.values()}
-    for statistic_id, rows in stored.items():
-        for start, (state, _sum) in rows.items():
-            if (day := by_start.get(start)) is not None and state is not None:
-                history[day][ids[statistic_id]] = state * _WH_PER_KWH
-    return history
-
-
-def backfill_window(
-    now: datetime,
-    tz: tzinfo,
-    days: int,
-    settle_hours: float = DEFAULT_SETTLE_HOURS,
-    not_before: date | None = None,
-) -> list[date]:
-    """Return the complete days to hold per-panel history for, oldest first.
-
-    The newest day is the latest one that ended at least `settle_hours` ago in the site's
-    time zone; the window is `days` long, bounded by `MAX_PANEL_BACKFILL_DAYS`, and starts
-    no earlier than `not_before` (the site's first day).
-    """
-    days = max(0, min(days, MAX_PANEL_BACKFILL_DAYS))
-    newest = (now.astimezone(tz) - timedelta(hours=settle_hours)).date() - timedelta(days=1)
-    window = [newest - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-    return [day for day in window if not_before is None or day >= not_before]
-
-
-async def async_backfill_panel_history(
-    hass: HomeAssistant,
-    client: EnlightenClient,
-    site_id: str,
-    *,
-    days: int = DEFAULT_PANEL_BACKFILL_DAYS,
-    serial_by_id: Mapping[str, str] | None = None,
-    time_zone: str | tzinfo | None = None,
-    names: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-    settle_hours: float = DEFAULT_SETTLE_HOURS,
-    not_before: date | None = None,
-    refetch: Iterable[date] = (),
-) -> PanelBackfillResult:
-    """Fetch and import the per-panel days of the window that are not stored yet.
-
-    Request cost: one inverter production request (spec 2.14, a single-day range) per
-    missing day, plus one inverter status request (2.15) for the id-to-serial join when
-    `serial_by_id` is not given. With nothing missing and a map given, no request is made.
-    Days in `refetch` are fetched again even when stored (late data); pass the site's
-    first day as `not_before` so days before it are never asked for. When a request fails,
-    the days fetched so far are imported before the error is raised.
-    """
-    tz = resolve_time_zone(hass, time_zone)
-    window = backfill_window(now or dt_util.utcnow(), tz, days, settle_hours, not_before)
-    if not window:
-        return PanelBackfillResult()
-    requests = 0
-    if serial_by_id is None:
-        statuses = await client.inverter_status(site_id)
-        requests += 1
-        serial_by_id = {inverter_id: status.serial for inverter_id, status in statuses.items()}
-    stored = await async_get_panel_history(
-        hass, serial_by_id.values(), window[0], window[-1], time_zone=tz
-    )
-    again = set(refetch)
-    missing = [day for day in window if not stored.get(day) or day in again]
-    history: dict[date, dict[str, float]] = {}
-    try:
-        for day in missing:
-            production = await client.inverter_energy(site_id, day, day)
-            requests += 1
-            history[day] = {
-                serial_by_id[inverter_id]: value
-                for inverter_id, value in production.items()
-                if inverter_id in serial_by_id
-            }
-    except EnlightenError:
-        if history:
-            await async_import_panel_history(hass, site_id, history, time_zone=tz, names=names)
-        raise
-    imported = await async_import_panel_history(hass, site_id, history, time_zone=tz, names=names)
-    return PanelBackfillResult(
-        days_fetched=tuple(history),
-        requests=requests,
-        history=history,
-        imported=imported,
     )
