@@ -1,4 +1,4 @@
-"""Shared fixtures: the simulator and a plain aiohttp session."""
+"""Shared fixtures: the simulator (live or frozen clock), the recorder, snapshots, a session."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from freezegun.api import FrozenDateTimeFactory
+from syrupy.assertion import SnapshotAssertion
 
 import custom_components.enphase_enlighten  # noqa: F401  # import early, else UnknownHandler
 from custom_components.enphase_enlighten import history_sync
+from tests.entity_setup import ha_snapshot, start_simulator
 from tests.simulator import EnlightenSimulator
 
 HISTORY_SYNC_MARKER = "history_sync"
@@ -61,6 +64,27 @@ async def simulator(socket_enabled: Any) -> AsyncIterator[EnlightenSimulator]:
         yield sim
     finally:
         await sim.stop()
+
+
+@pytest.fixture
+def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
+    """The integration depends on the recorder: prepare it before `hass`."""
+
+
+@pytest.fixture
+async def sim(freezer: FrozenDateTimeFactory) -> AsyncIterator[EnlightenSimulator]:
+    """A simulator whose clock and Home Assistant's are frozen at the same instant."""
+    simulator = await start_simulator(freezer)
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots through Home Assistant's serializer (files in tests/snapshots/)."""
+    return ha_snapshot(snapshot)
 
 
 @pytest.fixture

@@ -28,11 +28,6 @@ DEADLOCK_GUARD = 30
 
 
 @pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
-@pytest.fixture
 def recorder_config() -> dict[str, Any]:
     """No state history is needed here."""
     return {"exclude": {"entity_globs": ["*"]}}

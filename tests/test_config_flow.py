@@ -54,11 +54,6 @@ BLOCKED_EMAIL = "blocked@example.com"
 BLOCKED_PASSWORD = "blocked-password"
 
 
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
 @pytest.fixture(autouse=True)
 def mock_setup_entry() -> Iterator[AsyncMock]:
     """Do not set the created entries up; these tests are about the flow."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 from unittest.mock import patch
 
 import pytest
@@ -27,11 +26,6 @@ from tests.simulator import MULTI_EMAIL, MULTI_PASSWORD, EnlightenSimulator
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
 EV_SN = "EV0000000001"
-
-
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
 
 
 async def _full_site(hass: HomeAssistant, simulator: EnlightenSimulator) -> MockConfigEntry:

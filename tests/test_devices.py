@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -33,9 +31,7 @@ from tests.entity_setup import (
     SCENARIOS,
     SITE_FULL,
     advance,
-    ha_snapshot,
     setup_site,
-    start_simulator,
     state_value,
 )
 from tests.simulator import EnlightenSimulator
@@ -44,27 +40,6 @@ pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
 GATEWAY = "GW0000000001"
 NEW_INVERTER = "121000001017"
-
-
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
-@pytest.fixture
-async def sim(freezer: FrozenDateTimeFactory) -> AsyncIterator[EnlightenSimulator]:
-    """A simulator whose clock and Home Assistant's are frozen at the same instant."""
-    simulator = await start_simulator(freezer)
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
-
-
-@pytest.fixture
-def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Snapshots through Home Assistant's serializer."""
-    return ha_snapshot(snapshot)
 
 
 def _device(hass: HomeAssistant, entry: MockConfigEntry, serial: str) -> dr.DeviceEntry | None:

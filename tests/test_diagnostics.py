@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
@@ -27,11 +26,6 @@ from tests.simulator import (
 )
 
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
-
-
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
 
 
 def _simulator_secrets(simulator: EnlightenSimulator, site_id: int) -> set[str]:

@@ -85,11 +85,6 @@ pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
 
 @pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
-@pytest.fixture
 def recorder_config() -> dict[str, Any]:
     """Record no states: hundreds of refreshes would only fill the test database."""
     return {"exclude": {"entity_globs": ["*"]}}

@@ -40,7 +40,7 @@ from custom_components.enphase_enlighten.gateway_entities import (
     gateway_binary_sensors,
     gateway_sensors,
 )
-from tests.entity_setup import advance, only_platforms, start_simulator
+from tests.entity_setup import advance, only_platforms
 from tests.gateway_helpers import (
     BATTERY,
     LEGACY,
@@ -58,26 +58,11 @@ from tests.simulator import EnlightenSimulator
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
 
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
 @pytest.fixture(autouse=True)
 def local_platforms() -> Iterator[None]:
     """Only the platforms that carry gateway entities."""
     with only_platforms(Platform.SENSOR, Platform.BINARY_SENSOR):
         yield
-
-
-@pytest.fixture
-async def sim(freezer: FrozenDateTimeFactory) -> AsyncIterator[EnlightenSimulator]:
-    """The cloud simulator, its clock and Home Assistant's frozen together."""
-    simulator = await start_simulator(freezer)
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture

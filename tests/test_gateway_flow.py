@@ -71,11 +71,6 @@ SETUP_ENTRY = "custom_components.enphase_enlighten.async_setup_entry"
 
 
 @pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
-@pytest.fixture
 def no_setup() -> Iterator[AsyncMock]:
     """Do not set created entries up (flow-only tests)."""
     with patch(SETUP_ENTRY, return_value=True) as mock:

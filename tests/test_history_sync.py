@@ -54,11 +54,6 @@ SITE = "1000001"
 WINDOW = 3 + DETECTION_MARGIN_DAYS  # default underperformance_days + margin
 
 
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
 async def _setup(
     hass: HomeAssistant, simulator: EnlightenSimulator, site_id: str = SITE
 ) -> MockConfigEntry:

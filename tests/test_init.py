@@ -50,11 +50,6 @@ BATTERY_OR_EV_PATHS = (
 )
 
 
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
 def _logins(simulator: EnlightenSimulator) -> list[str]:
     return [
         r.path

@@ -6,8 +6,6 @@ poll more shows up here (see ``scripts/bench`` for the full table).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -32,11 +30,6 @@ pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
 # Target for an idle site with battery, charger and micros (issue: "Load on Enphase's cloud").
 IDLE_BUDGET_PER_HOUR = 120
-
-
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
 
 
 async def _idle_hour(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -37,10 +36,8 @@ from tests.entity_setup import (
     advance,
     all_entities_enabled,
     entity_ids,
-    ha_snapshot,
     only_platforms,
     setup_site,
-    start_simulator,
     state_value,
 )
 from tests.simulator import EnlightenSimulator
@@ -49,27 +46,6 @@ pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
 EV_SN = "EV0000000001"
 CHARGER = "sensor.iq_ev_charger"
-
-
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
-@pytest.fixture
-async def sim(freezer: FrozenDateTimeFactory) -> AsyncIterator[EnlightenSimulator]:
-    """A simulator whose clock and Home Assistant's are frozen at the same instant."""
-    simulator = await start_simulator(freezer)
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
-
-
-@pytest.fixture
-def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
-    """Snapshots through Home Assistant's serializer."""
-    return ha_snapshot(snapshot)
 
 
 @pytest.fixture(autouse=True)

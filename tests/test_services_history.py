@@ -40,11 +40,6 @@ EV_SN = "EV0000000001"
 HISTORY = "/history"
 
 
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """The integration depends on the recorder: prepare it before `hass`."""
-
-
 async def _setup(
     hass: HomeAssistant, simulator: EnlightenSimulator, site_id: str = SITE
 ) -> MockConfigEntry:

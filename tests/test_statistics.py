@@ -58,11 +58,6 @@ SYDNEY = ZoneInfo("Australia/Sydney")
 _EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
 
-@pytest.fixture
-def mock_recorder_before_hass(async_setup_recorder_instance: Any) -> None:
-    """Prepare the recorder database before `hass` (an autouse fixture needs `hass`)."""
-
-
 async def _client(simulator: EnlightenSimulator, session: aiohttp.ClientSession) -> EnlightenClient:
     client = EnlightenClient(session, DEMO_EMAIL, DEMO_PASSWORD, base_url=simulator.url)
     await client.login()
