@@ -102,9 +102,9 @@ async def _cpu_per_refresh(
         for coordinator in entry.runtime_data.coordinators:
             name = coordinator.name.rsplit(" ", 1)[-1]
             if name == "energy":
-                with patch.object(history_sync, "AUTO_SYNC", False):
-                    result[name] = await _cpu_rounds(hass, sim, coordinator, writes)
-                result["energy+sync"] = await _cpu_rounds(hass, sim, coordinator, writes)
+                result[name] = await _cpu_rounds(hass, sim, coordinator, writes)
+                with patch.object(history_sync, "AUTO_SYNC", True):
+                    result["energy+sync"] = await _cpu_rounds(hass, sim, coordinator, writes)
             else:
                 result[name] = await _cpu_rounds(hass, sim, coordinator, writes)
     return result

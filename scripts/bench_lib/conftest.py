@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import custom_components.enphase_enlighten  # noqa: F401  # import early, else UnknownHandler
+from custom_components.enphase_enlighten import history_sync
 from scripts.bench_lib.harness import LocalSim, RemoteSim
 from tests.simulator import EnlightenSimulator
 
@@ -17,6 +18,14 @@ from tests.simulator import EnlightenSimulator
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
     """Let Home Assistant load the integration from custom_components."""
+
+
+@pytest.fixture(autouse=True)
+def history_sync_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measure polling and setup without the one-off history backfill it starts in the
+    background (30 per-panel requests, years of statistics); the CPU case turns it on
+    for its ``energy+sync`` row."""
+    monkeypatch.setattr(history_sync, "AUTO_SYNC", False)
 
 
 @pytest.fixture(autouse=True)
