@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any, override
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .api import (
@@ -25,13 +25,22 @@ from .coordinator import EnlightenConfigEntry, EnlightenCoordinator
 from .entity import EnlightenEntity, charger_device_info
 
 
-def control_error(key: str, **placeholders: str) -> HomeAssistantError:
-    """A translated error of this integration."""
-    return HomeAssistantError(
+def _translated[E: HomeAssistantError](cls: type[E], key: str, placeholders: dict[str, str]) -> E:
+    return cls(
         translation_domain=DOMAIN,
         translation_key=key,
         translation_placeholders=placeholders or None,
     )
+
+
+def control_error(key: str, **placeholders: str) -> HomeAssistantError:
+    """A translated error of this integration."""
+    return _translated(HomeAssistantError, key, placeholders)
+
+
+def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
+    """A translated error about what an action was given (nothing is sent)."""
+    return _translated(ServiceValidationError, key, placeholders)
 
 
 @asynccontextmanager

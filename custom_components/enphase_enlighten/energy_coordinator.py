@@ -166,11 +166,6 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         """The site's time zone (settings, events or charger), else Home Assistant's."""
         return self._timezone or self.hass.config.time_zone
 
-    def site_today(self) -> date:
-        """Today's date at the site."""
-        zone = dt_util.get_time_zone(self.timezone) or dt_util.get_default_time_zone()
-        return dt_util.now(zone).date()
-
     @override
     async def _async_fetch(self) -> EnergyData:
         client, sid = self.client, self.site_id

@@ -16,7 +16,7 @@ import probatio as vol
 from homeassistant.auth.permissions.const import POLICY_CONTROL
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import ServiceValidationError, Unauthorized, UnknownUser
+from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import service
@@ -24,7 +24,7 @@ from homeassistant.helpers import service
 from .api import EnlightenError, ScheduleSlot
 from .battery_command import COMMAND_MODES, MAX_DURATION, MAX_RESERVE, MIN_DURATION, MIN_RESERVE
 from .const import DOMAIN
-from .control import command_errors, control_error
+from .control import command_errors, control_error, validation_error
 from .coordinator import EnlightenConfigEntry
 from .time import CUSTOM_SLOT, format_hhmm
 
@@ -98,14 +98,6 @@ BATTERY_COMMAND_SCHEMA: Final = vol.Schema(
 )
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
 async def _async_require_admin(call: ServiceCall) -> None:
     """Hardware control from a user session needs an administrator."""
     user_id = call.context.user_id
@@ -125,10 +117,10 @@ def _device_serial(call: ServiceCall) -> tuple[str | None, str | None]:
         return None, None
     device = dr.async_get(call.hass).async_get(device_id)
     if device is None:
-        raise _invalid("invalid_device")
+        raise validation_error("invalid_device")
     serial = next((ident for domain, ident in device.identifiers if domain == DOMAIN), None)
     if serial is None:
-        raise _invalid("invalid_device")
+        raise validation_error("invalid_device")
     return device.config_entry_id, serial
 
 
@@ -147,10 +139,10 @@ def _charger(call: ServiceCall) -> tuple[EnlightenConfigEntry, str]:
     serials = settings.serials if settings else []
     if serial is None:
         if len(serials) != 1:
-            raise _invalid("charger_required")
+            raise validation_error("charger_required")
         serial = serials[0]
     if serial not in serials:
-        raise _invalid("not_a_charger")
+        raise validation_error("not_a_charger")
     return entry, serial
 
 
@@ -158,7 +150,9 @@ async def _async_trigger_message(call: ServiceCall) -> None:
     await _async_require_admin(call)
     message = call.data[ATTR_MESSAGE]
     if message not in OCPP_MESSAGES:
-        raise _invalid("invalid_ocpp_message", message=message, allowed=", ".join(OCPP_MESSAGES))
+        raise validation_error(
+            "invalid_ocpp_message", message=message, allowed=", ".join(OCPP_MESSAGES)
+        )
     entry, serial = _charger(call)
     runtime = entry.runtime_data
     async with command_errors(call.hass, entry, charger=True):
@@ -171,9 +165,9 @@ async def _async_trigger_message(call: ServiceCall) -> None:
 def _check_slot(slot: dict[str, Any], low: int | None, high: int | None, step: int) -> None:
     days: list[int] = slot["days"]
     if not days or any(not 1 <= day <= 7 for day in days):
-        raise _invalid("invalid_schedule_days")
+        raise validation_error("invalid_schedule_days")
     if slot["start"] == slot["end"]:
-        raise _invalid("invalid_schedule_times")
+        raise validation_error("invalid_schedule_times")
     level: int | None = slot.get("charging_level")
     if (
         level is not None
@@ -181,7 +175,7 @@ def _check_slot(slot: dict[str, Any], low: int | None, high: int | None, step: i
         and high is not None
         and (not low <= level <= high or (level - low) % step)
     ):
-        raise _invalid(
+        raise validation_error(
             "invalid_charging_current",
             value=str(level),
             min=str(low),
@@ -258,14 +252,14 @@ async def _async_set_grid_connection(call: ServiceCall) -> None:
     await _async_require_admin(call)
     otp = str(call.data[ATTR_OTP]).strip()
     if not GRID_OTP_RE.match(otp):
-        raise _invalid("invalid_grid_otp_format")
+        raise validation_error("invalid_grid_otp_format")
     entry = _entry(call)
     client = entry.runtime_data.client
     off_grid = call.data[ATTR_MODE] == "off"
     async with command_errors(call.hass, entry):
         site_id, serial = await _async_check_grid_control(entry)
         if not await client.verify_grid_otp(site_id, otp):
-            raise _invalid("invalid_grid_otp")
+            raise validation_error("invalid_grid_otp")
         await client.set_grid_state(serial, off_grid)
     old, new = (
         (RELAY_CLOSED, RELAY_OFF_GRID) if off_grid else (RELAY_READY_FOR_RESYNC, RELAY_CLOSED)
@@ -284,13 +278,13 @@ async def _async_battery_command(call: ServiceCall) -> None:
     target: int = call.data[ATTR_TARGET_RESERVE]
     duration: timedelta = call.data[ATTR_DURATION]
     if not MIN_RESERVE <= target <= MAX_RESERVE:
-        raise _invalid("invalid_target_reserve", min=str(MIN_RESERVE), max=str(MAX_RESERVE))
+        raise validation_error("invalid_target_reserve", min=str(MIN_RESERVE), max=str(MAX_RESERVE))
     if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise _invalid("invalid_command_duration")
+        raise validation_error("invalid_command_duration")
     entry = _entry(call)
     manager = entry.runtime_data.battery_command
     if manager is None:
-        raise _invalid("no_battery")
+        raise validation_error("no_battery")
     async with command_errors(call.hass, entry):
         await manager.async_run(call.data[ATTR_MODE], target, duration)
 
@@ -300,7 +294,7 @@ async def _async_cancel_battery_command(call: ServiceCall) -> None:
     entry = _entry(call)
     manager = entry.runtime_data.battery_command
     if manager is None:
-        raise _invalid("no_battery_command")
+        raise validation_error("no_battery_command")
     async with command_errors(call.hass, entry):
         await manager.async_cancel()
 

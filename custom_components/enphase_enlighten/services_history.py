@@ -14,7 +14,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import service
@@ -23,6 +23,7 @@ from homeassistant.util import dt as dt_util
 from .api import AuthError, ChargingSession, EnlightenError, MfaRequired, RateLimited
 from .charging_sessions import async_fetch_sessions, session_row
 from .const import DOMAIN
+from .control import validation_error
 from .coordinator import EnlightenConfigEntry
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
@@ -44,14 +45,6 @@ GET_CHARGING_SESSIONS_SCHEMA: Final = vol.Schema(
 )
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
 def _target(call: ServiceCall) -> tuple[EnlightenConfigEntry, list[str]]:
     """The entry and the charger serials the call is about (every charger by default)."""
     entry_id: str | None = call.data.get(ATTR_CONFIG_ENTRY_ID)
@@ -63,7 +56,7 @@ def _target(call: ServiceCall) -> tuple[EnlightenConfigEntry, list[str]]:
             None,
         )
         if device is None or serial is None:
-            raise _invalid("invalid_device")
+            raise validation_error("invalid_device")
         entry_id = entry_id or device.config_entry_id
     entry: EnlightenConfigEntry = service.async_get_config_entry(call.hass, DOMAIN, entry_id)
     runtime = entry.runtime_data
@@ -71,11 +64,11 @@ def _target(call: ServiceCall) -> tuple[EnlightenConfigEntry, list[str]]:
     if runtime.inventory.data is not None:
         chargers += [s for s in runtime.inventory.data.chargers if s not in chargers]
     if not chargers:
-        raise _invalid("no_charger")
+        raise validation_error("no_charger")
     if serial is None:
         return entry, chargers
     if serial not in chargers:
-        raise _invalid("not_a_charger")
+        raise validation_error("not_a_charger")
     return entry, [serial]
 
 
@@ -83,7 +76,7 @@ def _date_range(call: ServiceCall, today: date) -> tuple[date, date]:
     start: date = call.data[ATTR_START_DATE]
     end: date = call.data.get(ATTR_END_DATE) or max(today, start)
     if end < start or (end - start) >= timedelta(days=MAX_RANGE_DAYS):
-        raise _invalid("invalid_date_range", max_days=str(MAX_RANGE_DAYS))
+        raise validation_error("invalid_date_range", max_days=str(MAX_RANGE_DAYS))
     return start, end
 
 
