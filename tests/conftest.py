@@ -13,7 +13,7 @@ from freezegun.api import FrozenDateTimeFactory
 from syrupy.assertion import SnapshotAssertion
 
 import custom_components.enphase_enlighten  # noqa: F401  # import early, else UnknownHandler
-from custom_components.enphase_enlighten import history_sync
+from custom_components.enphase_enlighten.history.sync import HistorySync
 from tests.entity_setup import ha_snapshot, start_simulator
 from tests.simulator import EnlightenSimulator
 
@@ -34,6 +34,10 @@ def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
     """Let Home Assistant load the integration from custom_components."""
 
 
+def _no_history_sync(self: HistorySync, lifetime: object) -> None:
+    """Stand-in for ``HistorySync.async_schedule`` in tests that leave history alone."""
+
+
 @pytest.fixture(autouse=True)
 def history_sync_switch(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the background history sync off unless the test is marked ``history_sync``.
@@ -42,7 +46,8 @@ def history_sync_switch(request: pytest.FixtureRequest, monkeypatch: pytest.Monk
     which tests about anything else neither want nor count on.
     """
     wanted = request.node.get_closest_marker(HISTORY_SYNC_MARKER) is not None
-    monkeypatch.setattr(history_sync, "AUTO_SYNC", wanted)
+    if not wanted:
+        monkeypatch.setattr(HistorySync, "async_schedule", _no_history_sync)
 
 
 @pytest.fixture(autouse=True)

@@ -6,11 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from custom_components.enphase_enlighten.api import (
-    CommandRejected,
-    EnlightenError,
-    RateLimited,
-)
+from custom_components.enphase_enlighten.api import CommandRejected, EnlightenError, RateLimited
 from custom_components.enphase_enlighten.api.auth import (
     SessionState,
     parse_set_cookie,

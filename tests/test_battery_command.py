@@ -19,14 +19,14 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.enphase_enlighten.battery_command import (
+from custom_components.enphase_enlighten.const import DOMAIN
+from custom_components.enphase_enlighten.control.battery_command import (
     BatteryCommand,
     BatteryCommandManager,
     profile_view,
     store_key,
     target_reached,
 )
-from custom_components.enphase_enlighten.const import DOMAIN
 from tests.controls import (
     SITE,
     mock_recorder_before_hass,  # noqa: F401

@@ -12,11 +12,7 @@ from homeassistant.const import CONF_EMAIL, CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 
-from custom_components.enphase_enlighten.api import (
-    DEFAULT_BASE_URL,
-    AuthError,
-    EnlightenClient,
-)
+from custom_components.enphase_enlighten.api import DEFAULT_BASE_URL, AuthError, EnlightenClient
 from custom_components.enphase_enlighten.config_flow import normalise_base_url
 from custom_components.enphase_enlighten.const import (
     CONF_BASE_URL,
@@ -642,7 +638,7 @@ def test_translations_cover_every_key() -> None:
     assert errors <= set(en["config"]["error"])
     assert aborts <= set(en["config"]["abort"])
     raised: set[str] = set()
-    for module in ("__init__.py", "coordinator.py", "energy_coordinator.py"):
+    for module in ("__init__.py", "coordinator/base.py", "coordinator/energy.py"):
         raised |= set(re.findall(r'translation_key="(\w+)"', (root / module).read_text()))
     assert raised <= set(en["exceptions"])
     sensor_keys = {d.translation_key for d in SITE_ENERGY_SENSORS}

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.enphase_enlighten.api import AuthError, EnlightenClient
 from custom_components.enphase_enlighten.const import DOMAIN, EV_FAST_INTERVAL
-from custom_components.enphase_enlighten.coordinator import EnlightenOptions
+from custom_components.enphase_enlighten.coordinator.data import EnlightenOptions
 from tests.helpers import create_entry, setup_integration
 from tests.simulator import MULTI_EMAIL, MULTI_PASSWORD, EnlightenSimulator
 

@@ -20,13 +20,14 @@ from custom_components.enphase_enlighten.const import (
     FAMILY_BATTERY,
     FAMILY_EV,
     FAMILY_GATEWAY_DEVICES,
+    device_identifier,
+    site_identifier,
 )
 from custom_components.enphase_enlighten.devices import (
     async_remove_stale_devices,
     charger_serials,
     expected_identifiers,
 )
-from custom_components.enphase_enlighten.entity import device_identifier, site_identifier
 from tests.entity_setup import (
     SCENARIOS,
     SITE_FULL,

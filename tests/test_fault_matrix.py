@@ -46,7 +46,7 @@ from custom_components.enphase_enlighten.const import (
     DOMAIN,
     SECTION_ADVANCED,
 )
-from custom_components.enphase_enlighten.coordinator import (
+from custom_components.enphase_enlighten.coordinator.base import (
     STALE_AFTER_FAILURES,
     EnlightenCoordinator,
 )

@@ -30,8 +30,8 @@ from custom_components.enphase_enlighten.const import (
     FAMILY_EV,
     FAMILY_GATEWAY_DEVICES,
 )
-from custom_components.enphase_enlighten.gateway_coordinator import GatewayCoordinator
-from custom_components.enphase_enlighten.gateway_entities import (
+from custom_components.enphase_enlighten.coordinator.gateway import GatewayCoordinator
+from custom_components.enphase_enlighten.descriptions.gateway import (
     CONSUMPTION_SENSORS,
     FLAG_BINARY_SENSORS,
     INVERTER_SENSORS,
@@ -449,7 +449,7 @@ def test_translations_and_icons() -> None:
     """Every local entity has a name, and an icon unless its device class gives one."""
     from pathlib import Path
 
-    from custom_components.enphase_enlighten.gateway_entities import BATTERY_SENSORS
+    from custom_components.enphase_enlighten.descriptions.gateway import BATTERY_SENSORS
 
     root = Path(__file__).parent.parent / "custom_components" / DOMAIN
     en = json.loads((root / "translations" / "en.json").read_text())

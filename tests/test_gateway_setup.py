@@ -25,15 +25,15 @@ from custom_components.enphase_enlighten.const import (
     CONF_SERIAL,
     DOMAIN,
 )
+from custom_components.enphase_enlighten.coordinator.gateway import (
+    GatewayConfig,
+    GatewayCoordinator,
+    reserve_matches,
+)
 from custom_components.enphase_enlighten.gateway import (
     DEFAULT_TOKEN_URL,
     BatteryStatus,
     token_expires_at,
-)
-from custom_components.enphase_enlighten.gateway_coordinator import (
-    GatewayConfig,
-    GatewayCoordinator,
-    reserve_matches,
 )
 from tests.entity_setup import advance, only_platforms
 from tests.gateway_helpers import (

@@ -22,21 +22,16 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.enphase_enlighten import history_sync
+from custom_components.enphase_enlighten.history import sync as history_sync
 from custom_components.enphase_enlighten.const import DOMAIN
-from custom_components.enphase_enlighten.energy_coordinator import EnergyCoordinator
-from custom_components.enphase_enlighten.history_sync import (
-    DETECTION_MARGIN_DAYS,
-    PANEL_BACKFILL_DAYS,
-    panel_health,
-)
-from custom_components.enphase_enlighten.panel_health import DetectionResult, FlaggedPanel
-from custom_components.enphase_enlighten.panel_statistics import (
+from custom_components.enphase_enlighten.coordinator.energy import EnergyCoordinator
+from custom_components.enphase_enlighten.history.panel_health import DetectionResult, FlaggedPanel
+from custom_components.enphase_enlighten.history.panel_statistics import (
     async_get_panel_history,
     async_import_panel_history,
     backfill_window,
 )
-from custom_components.enphase_enlighten.statistics import (
+from custom_components.enphase_enlighten.history.statistics import (
     RESTART_CHECK_DAYS,
     ImportResult,
     day_start,
@@ -44,6 +39,11 @@ from custom_components.enphase_enlighten.statistics import (
     lifetime_rows,
     resolve_time_zone,
     site_statistic_id,
+)
+from custom_components.enphase_enlighten.history.sync import (
+    DETECTION_MARGIN_DAYS,
+    PANEL_BACKFILL_DAYS,
+    panel_health,
 )
 from tests.helpers import create_entry, setup_integration
 from tests.simulator import MULTI_EMAIL, MULTI_PASSWORD, EnlightenSimulator

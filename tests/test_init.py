@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.enphase_enlighten import async_remove_config_entry_device
 from custom_components.enphase_enlighten.const import CONF_SESSION, CONF_USER_ID, DOMAIN
-from custom_components.enphase_enlighten.energy_coordinator import EnergyData
+from custom_components.enphase_enlighten.coordinator.energy import EnergyData
 from custom_components.enphase_enlighten.entity import (
     charger_device_info,
     device_identifier,

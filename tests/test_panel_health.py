@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from custom_components.enphase_enlighten.api import EnlightenClient
-from custom_components.enphase_enlighten.panel_health import (
+from custom_components.enphase_enlighten.history.panel_health import (
     NO_ARRAY,
     daily_deviations,
     detect_underperforming,

@@ -17,9 +17,9 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.enphase_enlighten.api import ChargerSession, ChargerStatus
-from custom_components.enphase_enlighten.descriptions import enum_value
-from custom_components.enphase_enlighten.energy_coordinator import EnergyData
-from custom_components.enphase_enlighten.sensor_descriptions import (
+from custom_components.enphase_enlighten.coordinator.energy import EnergyData
+from custom_components.enphase_enlighten.descriptions.common import enum_value
+from custom_components.enphase_enlighten.descriptions.sensor import (
     DEVICE_STATUSES,
     EV_MODERN_SENSORS,
     EV_SENSORS,

@@ -13,8 +13,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError,
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
-from custom_components.enphase_enlighten.const import DOMAIN
-from custom_components.enphase_enlighten.entity import device_identifier, site_identifier
+from custom_components.enphase_enlighten.const import DOMAIN, device_identifier, site_identifier
 from tests.controls import (
     EV_SN,
     GATEWAY_SN,

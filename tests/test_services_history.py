@@ -15,12 +15,9 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enphase_enlighten.api import EnlightenClient
-from custom_components.enphase_enlighten.charging_sessions import (
-    LAST_SESSION_DAYS,
-    async_fetch_sessions,
-)
+from custom_components.enphase_enlighten.api.sessions import LAST_SESSION_DAYS, async_fetch_sessions
 from custom_components.enphase_enlighten.const import DOMAIN
-from custom_components.enphase_enlighten.services_history import (
+from custom_components.enphase_enlighten.history.actions import (
     MAX_RANGE_DAYS,
     SERVICE_GET_CHARGING_SESSIONS,
 )

@@ -26,16 +26,9 @@ from homeassistant.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 
-from custom_components.enphase_enlighten.api import (
-    EnlightenClient,
-    InvalidResponse,
-    LifetimeEnergy,
-)
-from custom_components.enphase_enlighten.api.models_site import (
-    REPARSED_TAIL,
-    LifetimeEnergyReader,
-)
-from custom_components.enphase_enlighten.coordinator import STALE_AFTER_FAILURES
+from custom_components.enphase_enlighten.api import EnlightenClient, InvalidResponse, LifetimeEnergy
+from custom_components.enphase_enlighten.api.models_site import REPARSED_TAIL, LifetimeEnergyReader
+from custom_components.enphase_enlighten.coordinator.base import STALE_AFTER_FAILURES
 from tests.controls import (
     SITE,
     mock_recorder_before_hass,  # noqa: F401

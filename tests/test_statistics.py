@@ -29,8 +29,8 @@ from custom_components.enphase_enlighten.api import (
     UnavailableError,
 )
 from custom_components.enphase_enlighten.const import DOMAIN
-from custom_components.enphase_enlighten.panel_health import detect_underperforming
-from custom_components.enphase_enlighten.panel_statistics import (
+from custom_components.enphase_enlighten.history.panel_health import detect_underperforming
+from custom_components.enphase_enlighten.history.panel_statistics import (
     MAX_PANEL_BACKFILL_DAYS,
     async_backfill_panel_history,
     async_get_panel_history,
@@ -38,7 +38,7 @@ from custom_components.enphase_enlighten.panel_statistics import (
     async_import_panel_statistics,
     backfill_window,
 )
-from custom_components.enphase_enlighten.statistics import (
+from custom_components.enphase_enlighten.history.statistics import (
     RESTART_CHECK_DAYS,
     LifetimeImportMemory,
     async_import_lifetime_statistics,
@@ -415,9 +415,9 @@ async def test_read_waits_for_recorder_but_not_forever(
 
     monkeypatch.setattr(recorder_mock, "async_block_till_done", stuck)
     monkeypatch.setattr(
-        "custom_components.enphase_enlighten.statistics.RECORDER_WAIT_SECONDS", 0.01
+        "custom_components.enphase_enlighten.history.statistics.RECORDER_WAIT_SECONDS", 0.01
     )
-    caplog.set_level(logging.DEBUG, "custom_components.enphase_enlighten.statistics")
+    caplog.set_level(logging.DEBUG, "custom_components.enphase_enlighten.history.statistics")
     result = await async_import_panel_statistics(hass, SITE, date(2026, 1, 1), {"A1": 5.0})
     assert result.total_rows == 1
     assert "Recorder still busy" in caplog.text

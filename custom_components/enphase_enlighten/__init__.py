@@ -23,31 +23,30 @@ from .api import (
     MfaRequired,
     RateLimited,
 )
-from .battery_command import BatteryCommandManager, async_remove_store
 from .const import (
     CONF_BASE_URL,
+    CONF_GATEWAY,
     CONF_SESSION,
     CONF_SITE_ID,
     DOMAIN,
     PLATFORMS,
     STORAGE_VERSION,
+    device_identifier,
+    site_identifier,
 )
-from .coordinator import (
-    EnlightenConfigEntry,
-    EnlightenOptions,
-    EnlightenRuntimeData,
-    EvCoordinator,
-    SiteCoordinator,
-    async_persist_session,
-)
+from .control.actions import async_setup_services
+from .control.battery_command import BatteryCommandManager, async_remove_store
+from .coordinator.base import async_persist_session
+from .coordinator.data import EnlightenOptions
+from .coordinator.energy import EnergyCoordinator
+from .coordinator.ev import EvCoordinator, EvSettingsCoordinator
+from .coordinator.gateway import GatewayConfig, GatewayCoordinator, async_remove_gateway_issue
+from .coordinator.inventory import InventoryCoordinator, async_detect_capabilities
+from .coordinator.site import SiteCoordinator
 from .devices import async_setup_device_upkeep
-from .energy_coordinator import EnergyCoordinator
-from .entity import async_register_hub_devices, device_identifier, site_identifier
-from .ev_settings import EvSettingsCoordinator
-from .gateway_coordinator import async_remove_gateway_issue, async_setup_gateway
-from .inventory_coordinator import InventoryCoordinator, async_detect_capabilities
-from .services import async_setup_services
-from .services_history import async_setup_history_services
+from .entity import async_register_hub_devices
+from .history.actions import async_setup_history_services
+from .runtime import EnlightenConfigEntry, EnlightenRuntimeData
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -176,3 +175,31 @@ async def async_remove_config_entry_device(
     if runtime.ev is not None and runtime.ev.data is not None:
         current.update(device_identifier(serial) for serial in runtime.ev.data.chargers)
     return not any(identifier in current for identifier in device.identifiers)
+
+
+@callback
+def async_setup_gateway(
+    hass: HomeAssistant, entry: EnlightenConfigEntry, runtime: EnlightenRuntimeData
+) -> None:
+    """Start the gateway coordinator when the entry has a gateway configured.
+
+    The first read runs in the background: the gateway is optional, so an unreachable
+    one never holds up the cloud entities. Its entities appear with its first data.
+    """
+    if not (stored := entry.data.get(CONF_GATEWAY)):
+        return
+    # Gateways use self-signed certificates; the session is released with the entry.
+    session = async_create_clientsession(
+        hass, verify_ssl=False, cookie_jar=aiohttp.DummyCookieJar()
+    )
+    runtime.gateway = GatewayCoordinator(
+        hass,
+        entry,
+        runtime.client,
+        runtime.capabilities,
+        config=GatewayConfig.from_data(stored),
+        session=session,
+    )
+    entry.async_create_background_task(
+        hass, runtime.gateway.async_refresh(), f"{DOMAIN} gateway first refresh"
+    )

@@ -27,8 +27,8 @@ from .api import (
     StormAlert,
 )
 from .const import CONF_SITE_ID
-from .coordinator import EnlightenConfigEntry
-from .descriptions import (
+from .coordinator.energy import EnergyCoordinator
+from .descriptions.common import (
     EnlightenEntityDescription,
     EnlightenSourceEntity,
     Source,
@@ -38,8 +38,9 @@ from .descriptions import (
     enum_value,
     inventory_device_source,
 )
+from .descriptions.gateway import gateway_binary_sensors
+from .descriptions.sensor import PROFILES
 from .devices import KIND_BATTERY, KIND_GATEWAY, async_add_dynamic_entities, site_hardware
-from .energy_coordinator import EnergyCoordinator
 from .entity import (
     charger_device_info,
     gateway_child_device_info,
@@ -47,9 +48,8 @@ from .entity import (
     inverter_device_info,
     site_device_info,
 )
-from .gateway_entities import gateway_binary_sensors
-from .history_sync import PanelHealth, panel_health
-from .sensor_descriptions import PROFILES
+from .history.sync import PanelHealth, panel_health
+from .runtime import EnlightenConfigEntry
 
 PARALLEL_UPDATES = 0
 

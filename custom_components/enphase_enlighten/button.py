@@ -9,11 +9,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .battery_command import profile_view
 from .const import DOMAIN
-from .control import command_errors
-from .coordinator import EnlightenConfigEntry, EvCoordinator, SiteCoordinator
+from .control.battery_command import profile_view
+from .control.errors import command_errors
+from .coordinator.ev import EvCoordinator
+from .coordinator.site import SiteCoordinator
 from .entity import EnlightenEntity, site_device_info
+from .runtime import EnlightenConfigEntry
 
 PARALLEL_UPDATES = 1
 

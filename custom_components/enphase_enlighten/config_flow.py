@@ -84,7 +84,7 @@ from .const import (
     MIN_UNDERPERFORMANCE_THRESHOLD,
     SECTION_ADVANCED,
 )
-from .coordinator import EnlightenOptions
+from .coordinator.data import EnlightenOptions
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -99,3 +99,13 @@ GATEWAY_ACTION_REMOVE: Final = "remove"
 # The gateway refreshes its own figures every few minutes; reading it every minute
 # keeps the live values current without loading it.
 GATEWAY_INTERVAL: Final = timedelta(seconds=60)
+
+
+def site_identifier(site_id: str) -> tuple[str, str]:
+    """Device registry identifier of the site device."""
+    return (DOMAIN, f"site_{site_id}")
+
+
+def device_identifier(serial: str) -> tuple[str, str]:
+    """Device registry identifier of a piece of hardware."""
+    return (DOMAIN, serial)

@@ -11,14 +11,21 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
 
-from .const import CONF_SITE_ID, DOMAIN, FAMILY_BATTERY, FAMILY_GATEWAY_DEVICES
-from .entity import device_identifier, site_identifier
+from .const import (
+    CONF_SITE_ID,
+    DOMAIN,
+    FAMILY_BATTERY,
+    FAMILY_GATEWAY_DEVICES,
+    device_identifier,
+    site_identifier,
+)
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .api import InventoryDevice
-    from .coordinator import EnlightenConfigEntry, EnlightenCoordinator, EnlightenRuntimeData
+    from .coordinator.base import EnlightenCoordinator
+    from .runtime import EnlightenConfigEntry, EnlightenRuntimeData
 
 KIND_GATEWAY = "gateway"
 KIND_METER = "meter"

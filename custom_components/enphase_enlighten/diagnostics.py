@@ -11,7 +11,7 @@ from homeassistant.const import CONF_EMAIL, CONF_HOST, CONF_PASSWORD, CONF_TOKEN
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_GATEWAY, CONF_SESSION, CONF_SITE_ID, CONF_SITE_NAME, CONF_USER_ID
-from .coordinator import EnlightenConfigEntry, EnlightenRuntimeData
+from .runtime import EnlightenConfigEntry, EnlightenRuntimeData
 
 # Keys whose values are personal, secret or identify hardware.
 TO_REDACT = {

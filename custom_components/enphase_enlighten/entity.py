@@ -12,18 +12,16 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import ChargerStatus, ChargerSummary, Inventory, InventoryDevice, Inverter
-from .const import CONF_BASE_URL, CONF_SITE_ID, CONF_SITE_NAME, DOMAIN, MANUFACTURER
-from .coordinator import EnlightenConfigEntry, EnlightenCoordinator
-
-
-def site_identifier(site_id: str) -> tuple[str, str]:
-    """Device registry identifier of the site device."""
-    return (DOMAIN, f"site_{site_id}")
-
-
-def device_identifier(serial: str) -> tuple[str, str]:
-    """Device registry identifier of a piece of hardware."""
-    return (DOMAIN, serial)
+from .const import (
+    CONF_BASE_URL,
+    CONF_SITE_ID,
+    CONF_SITE_NAME,
+    MANUFACTURER,
+    device_identifier,
+    site_identifier,
+)
+from .coordinator.base import EnlightenCoordinator
+from .runtime import EnlightenConfigEntry
 
 
 def _via(
@@ -259,3 +257,36 @@ class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity
         makes the next coordinator update write again."""
         self._shown = None
         super()._async_write_ha_state()
+
+
+def charger_device(hass: HomeAssistant, entry: EnlightenConfigEntry, serial: str) -> DeviceInfo:
+    """Device info of a charger from what the coordinators know about it."""
+    runtime = entry.runtime_data
+    inventory = runtime.inventory.data
+    summary = inventory.chargers.get(serial) if inventory else None
+    if summary is None:
+        summary = next((c for c in runtime.capabilities.chargers if c.serial == serial), None)
+    ev_data = runtime.ev.data if runtime.ev else None
+    status = ev_data.chargers.get(serial) if ev_data else None
+    return charger_device_info(hass, entry, serial, summary, status)
+
+
+class ControlEntity[CoordinatorT: EnlightenCoordinator[Any]](EnlightenEntity[CoordinatorT]):
+    """A control that shows a value it wrote until its coordinator reports again.
+
+    After a write the owning coordinator is asked to refresh; that refresh may be
+    delayed by the coordinator's debouncer, so the written value bridges the gap.
+    """
+
+    _written: Any = None
+
+    @callback
+    def _show_written(self, value: Any) -> None:
+        self._written = value
+        self.async_write_ha_state()
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        self._written = None
+        super()._handle_coordinator_update()

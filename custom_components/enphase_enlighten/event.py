@@ -10,9 +10,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import HomeownerEvent
 from .const import CONF_SITE_ID
-from .coordinator import EnlightenConfigEntry
-from .energy_coordinator import EnergyCoordinator, EnergyData
+from .coordinator.energy import EnergyCoordinator, EnergyData
 from .entity import EnlightenEntity, site_device_info
+from .runtime import EnlightenConfigEntry
 
 PARALLEL_UPDATES = 0
 

@@ -16,7 +16,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .battery_command import (
+from .const import DOMAIN
+from .control.battery_command import (
     FULL_BACKUP,
     MAX_RESERVE,
     MIN_RESERVE,
@@ -24,11 +25,11 @@ from .battery_command import (
     profile_view,
     reserve_for,
 )
-from .const import DOMAIN
-from .control import ControlEntity, charger_device, command_errors
-from .coordinator import EnlightenConfigEntry, EvCoordinator, SiteCoordinator
-from .entity import EnlightenEntity, site_device_info
-from .ev_settings import EvSettingsCoordinator
+from .control.errors import command_errors
+from .coordinator.ev import EvCoordinator, EvSettingsCoordinator
+from .coordinator.site import SiteCoordinator
+from .entity import ControlEntity, EnlightenEntity, charger_device, site_device_info
+from .runtime import EnlightenConfigEntry
 
 PARALLEL_UPDATES = 1
 

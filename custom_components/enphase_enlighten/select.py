@@ -8,7 +8,7 @@ from homeassistant.components.select import SelectEntity, SelectEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .battery_command import (
+from .control.battery_command import (
     FULL_BACKUP,
     MIN_RESERVE,
     PROFILE_OPTIONS,
@@ -17,10 +17,12 @@ from .battery_command import (
     profile_view,
     reserve_for,
 )
-from .control import ControlEntity, charger_device, command_errors
-from .coordinator import EnlightenConfigEntry, SiteCapabilities, SiteCoordinator
-from .entity import EnlightenEntity, site_device_info
-from .ev_settings import EvSettingsCoordinator
+from .control.errors import command_errors
+from .coordinator.data import SiteCapabilities
+from .coordinator.ev import EvSettingsCoordinator
+from .coordinator.site import SiteCoordinator
+from .entity import ControlEntity, EnlightenEntity, charger_device, site_device_info
+from .runtime import EnlightenConfigEntry
 
 PARALLEL_UPDATES = 1
 

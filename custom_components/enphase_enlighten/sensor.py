@@ -12,10 +12,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import Inverter
-from .charging_sessions import LastSession
+from .api.sessions import LastSession
 from .const import CONF_SITE_ID
-from .coordinator import EnlightenConfigEntry
-from .descriptions import (
+from .coordinator.energy import EnergyCoordinator
+from .coordinator.inventory import InventoryCoordinator
+from .descriptions.common import (
     EnlightenSourceEntity,
     Source,
     battery_source,
@@ -24,23 +25,8 @@ from .descriptions import (
     charger_summary_source,
     inventory_device_source,
 )
-from .devices import (
-    KIND_BATTERY,
-    KIND_GATEWAY,
-    async_add_dynamic_entities,
-    site_hardware,
-)
-from .energy_coordinator import EnergyCoordinator
-from .entity import (
-    charger_device_info,
-    gateway_child_device_info,
-    gateway_device_info,
-    inverter_device_info,
-    site_device_info,
-)
-from .gateway_entities import gateway_sensors
-from .inventory_coordinator import InventoryCoordinator
-from .sensor_descriptions import (
+from .descriptions.gateway import gateway_sensors
+from .descriptions.sensor import (
     BACKUP_SENSORS,
     BATTERY_SENSORS,
     BATTERY_SETTINGS_SENSORS,
@@ -61,7 +47,16 @@ from .sensor_descriptions import (
     SensorValue,
     inverter_reading,
 )
-from .sensor_sessions import LAST_SESSION_SENSORS
+from .descriptions.sensor_sessions import LAST_SESSION_SENSORS
+from .devices import KIND_BATTERY, KIND_GATEWAY, async_add_dynamic_entities, site_hardware
+from .entity import (
+    charger_device_info,
+    gateway_child_device_info,
+    gateway_device_info,
+    inverter_device_info,
+    site_device_info,
+)
+from .runtime import EnlightenConfigEntry
 
 __all__ = ["SITE_ENERGY_SENSORS", "EnlightenSensor", "EnlightenSensorEntityDescription"]
 

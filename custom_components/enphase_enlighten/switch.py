@@ -14,16 +14,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import EnlightenClient
-from .control import ControlEntity, charger_device, command_errors
-from .coordinator import (
-    EnlightenConfigEntry,
-    EvCoordinator,
-    SiteCapabilities,
-    SiteCoordinator,
-    SiteData,
-)
-from .entity import EnlightenEntity, site_device_info
-from .ev_settings import ChargerSettings, EvSettingsCoordinator
+from .control.errors import command_errors
+from .coordinator.data import SiteCapabilities, SiteData
+from .coordinator.ev import ChargerSettings, EvCoordinator, EvSettingsCoordinator
+from .coordinator.site import SiteCoordinator
+from .entity import ControlEntity, EnlightenEntity, charger_device, site_device_info
+from .runtime import EnlightenConfigEntry
 
 PARALLEL_UPDATES = 1
 

@@ -13,10 +13,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import ScheduleSlot
-from .control import ControlEntity, charger_device, command_errors
-from .coordinator import EnlightenConfigEntry, SiteCoordinator, SiteData
-from .entity import site_device_info
-from .ev_settings import ChargerSettings, EvSettingsCoordinator
+from .control.errors import command_errors
+from .coordinator.data import SiteData
+from .coordinator.ev import ChargerSettings, EvSettingsCoordinator
+from .coordinator.site import SiteCoordinator
+from .entity import ControlEntity, charger_device, site_device_info
+from .runtime import EnlightenConfigEntry
 
 PARALLEL_UPDATES = 1
 

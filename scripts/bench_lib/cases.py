@@ -23,7 +23,7 @@ from homeassistant.helpers.aiohttp_client import async_create_clientsession
 from homeassistant.helpers.entity import Entity
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enphase_enlighten import history_sync
+from custom_components.enphase_enlighten.history.sync import HistorySync
 from scripts.bench_lib.harness import (
     CHARGER_SN,
     EV_STATUS,
@@ -40,6 +40,9 @@ from scripts.bench_lib.harness import (
     settle,
     start_at_site_morning,
 )
+
+# Captured at import, before the bench fixture turns the history sync off.
+_REAL_SCHEDULE = HistorySync.async_schedule
 
 pytestmark = pytest.mark.usefixtures("recorder_mock")
 
@@ -103,7 +106,7 @@ async def _cpu_per_refresh(
             name = coordinator.name.rsplit(" ", 1)[-1]
             if name == "energy":
                 result[name] = await _cpu_rounds(hass, sim, coordinator, writes)
-                with patch.object(history_sync, "AUTO_SYNC", True):
+                with patch.object(HistorySync, "async_schedule", _REAL_SCHEDULE):
                     result["energy+sync"] = await _cpu_rounds(hass, sim, coordinator, writes)
             else:
                 result[name] = await _cpu_rounds(hass, sim, coordinator, writes)

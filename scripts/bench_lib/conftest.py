@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import custom_components.enphase_enlighten  # noqa: F401  # import early, else UnknownHandler
-from custom_components.enphase_enlighten import history_sync
+from custom_components.enphase_enlighten.history.sync import HistorySync
 from scripts.bench_lib.harness import LocalSim, RemoteSim
 from tests.simulator import EnlightenSimulator
 
@@ -25,7 +25,7 @@ def history_sync_off(monkeypatch: pytest.MonkeyPatch) -> None:
     """Measure polling and setup without the one-off history backfill it starts in the
     background (30 per-panel requests, years of statistics); the CPU case turns it on
     for its ``energy+sync`` row."""
-    monkeypatch.setattr(history_sync, "AUTO_SYNC", False)
+    monkeypatch.setattr(HistorySync, "async_schedule", lambda self, lifetime: None)
 
 
 @pytest.fixture(autouse=True)

@@ -20,11 +20,11 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import service
 from homeassistant.util import dt as dt_util
 
-from .api import AuthError, ChargingSession, EnlightenError, MfaRequired, RateLimited
-from .charging_sessions import async_fetch_sessions, session_row
-from .const import DOMAIN
-from .control import validation_error
-from .coordinator import EnlightenConfigEntry
+from ..api import AuthError, ChargingSession, EnlightenError, MfaRequired, RateLimited
+from ..api.sessions import async_fetch_sessions, session_row
+from ..const import DOMAIN
+from ..control.errors import validation_error
+from ..runtime import EnlightenConfigEntry
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_START_DATE: Final = "start_date"

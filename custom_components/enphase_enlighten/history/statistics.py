@@ -50,10 +50,10 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 
-from .const import DOMAIN
+from ..const import DOMAIN
 
 if TYPE_CHECKING:
-    from .api import LifetimeEnergy
+    from ..api import LifetimeEnergy
 
 _LOGGER = logging.getLogger(__name__)
 

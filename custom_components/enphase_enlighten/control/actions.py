@@ -21,12 +21,12 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import service
 
-from .api import EnlightenError, ScheduleSlot
+from ..api import EnlightenError, ScheduleSlot
+from ..const import DOMAIN
+from ..runtime import EnlightenConfigEntry
+from ..time import CUSTOM_SLOT, format_hhmm
 from .battery_command import COMMAND_MODES, MAX_DURATION, MAX_RESERVE, MIN_DURATION, MIN_RESERVE
-from .const import DOMAIN
-from .control import command_errors, control_error, validation_error
-from .coordinator import EnlightenConfigEntry
-from .time import CUSTOM_SLOT, format_hhmm
+from .errors import command_errors, control_error, validation_error
 
 _LOGGER = logging.getLogger(__name__)
 

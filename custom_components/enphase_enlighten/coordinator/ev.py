@@ -1,28 +1,98 @@
-"""EV charger settings: charge mode, green 'use battery', session auth and schedules.
-
-These change rarely, so they are read at the battery/site cadence by their own
-coordinator instead of with the fast charger status.
-"""
+"""EV charger status (fast while busy) and the charger settings (site cadence)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, override
 
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.util import dt as dt_util
 
-from .api import ChargerConfigItem, ChargerSummary, EnlightenClient, EnlightenError, ScheduleList
-from .coordinator import (
-    RARE_PART_INTERVAL,
-    SLOW_PART_INTERVAL,
-    EnlightenConfigEntry,
-    EnlightenCoordinator,
-    EnlightenOptions,
-    SiteCapabilities,
+from ..api import (
+    ChargerConfigItem,
+    ChargerSummary,
+    EnlightenClient,
+    EnlightenError,
+    EvStatus,
+    ScheduleList,
 )
+from ..const import (
+    EV_BOOST_DURATION,
+    EV_FAST_INTERVAL,
+)
+from .base import RARE_PART_INTERVAL, SLOW_PART_INTERVAL, EnlightenCoordinator
+from .data import EnlightenOptions, EvData, SiteCapabilities
+
+
+class EvCoordinator(EnlightenCoordinator[EvData]):
+    """EV charger status: idle cadence from the options, 15 s while busy."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        client: EnlightenClient,
+        capabilities: SiteCapabilities,
+        options: EnlightenOptions,
+    ) -> None:
+        """Create the EV coordinator."""
+        self._idle_interval = timedelta(seconds=options.ev_interval)
+        super().__init__(hass, entry, client, capabilities, name="ev", interval=self._idle_interval)
+        self._boost_until: datetime | None = None
+        self._live_until: datetime | None = None
+
+    @callback
+    def boost(self, duration: timedelta = EV_BOOST_DURATION) -> None:
+        """Poll fast for a while, e.g. after a command, to show its effect quickly."""
+        until = dt_util.utcnow() + duration
+        if self._boost_until is None or until > self._boost_until:
+            self._boost_until = until
+        self._apply_interval(fast=True)
+
+    async def async_start_live_stream(self) -> None:
+        """Ask the cloud for a burst of live updates and poll fast meanwhile."""
+        stream = await self.client.start_live_stream(self.site_id)
+        self._live_until = dt_util.utcnow() + timedelta(seconds=stream.duration_s or 900)
+        self._apply_interval(fast=True)
+
+    async def async_stop_live_stream(self) -> None:
+        """End the live stream burst."""
+        await self.client.stop_live_stream(self.site_id)
+        self._live_until = None
+
+    def _window_active(self, until: datetime | None) -> bool:
+        return until is not None and dt_util.utcnow() < until
+
+    @callback
+    def _apply_interval(self, *, fast: bool) -> None:
+        interval = EV_FAST_INTERVAL if fast else self._idle_interval
+        if interval == self.update_interval:
+            return
+        self.update_interval = interval
+        if self._listeners:
+            self._schedule_refresh()
+
+    @override
+    async def _async_fetch(self) -> EvData:
+        status: EvStatus = await self.client.ev_status(self.site_id)
+        chargers = {c.sn: c for c in status.chargers}
+        live = self._window_active(self._live_until)
+        fast = (
+            any(c.charging for c in chargers.values())
+            or self._window_active(self._boost_until)
+            or live
+        )
+        self.update_interval = EV_FAST_INTERVAL if fast else self._idle_interval
+        return EvData(
+            chargers=chargers,
+            legacy_shape=status.legacy,
+            fast_polling=fast,
+            live_stream_until=self._live_until if live else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +118,7 @@ class EvSettingsCoordinator(EnlightenCoordinator[EvSettingsData]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EnlightenConfigEntry,
+        entry: ConfigEntry[Any],
         client: EnlightenClient,
         capabilities: SiteCapabilities,
         options: EnlightenOptions,

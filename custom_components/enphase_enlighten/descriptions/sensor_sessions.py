@@ -7,8 +7,8 @@ from typing import Any
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.const import UnitOfEnergy, UnitOfLength, UnitOfTime
 
-from .charging_sessions import LastSession
-from .sensor_descriptions import EnlightenSensorEntityDescription
+from ..api.sessions import LastSession
+from .sensor import EnlightenSensorEntityDescription
 
 
 def _duration_min(last: LastSession) -> float | None:

@@ -26,23 +26,18 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
-from .api import EnlightenError, LifetimeEnergy
-from .const import CONF_SITE_NAME, DOMAIN
-from .entity import device_identifier
+from ..api import EnlightenError, LifetimeEnergy
+from ..const import CONF_SITE_NAME, DOMAIN, device_identifier
 from .panel_health import DetectionResult, detect_underperforming
-from .panel_statistics import (
-    async_backfill_panel_history,
-    async_get_panel_history,
-    backfill_window,
-)
+from .panel_statistics import async_backfill_panel_history, async_get_panel_history, backfill_window
 from .statistics import (
     ImportResult,
     LifetimeImportMemory,
@@ -51,14 +46,13 @@ from .statistics import (
 )
 
 if TYPE_CHECKING:
-    from .api import InverterStatus
-    from .coordinator import EnlightenConfigEntry, EnlightenOptions, InventoryData
-    from .energy_coordinator import EnergyCoordinator
+    from collections.abc import Mapping
+
+    from ..api import EnlightenClient, InverterStatus
+    from ..coordinator.data import EnlightenOptions, InventoryData, SiteCapabilities
 
 _LOGGER = logging.getLogger(__name__)
 
-AUTO_SYNC: bool = True
-"""Run the background sync after energy refreshes (tests without history turn it off)."""
 
 PANEL_BACKFILL_DAYS: Final = 30
 """Days of per-panel history held in statistics: 30 requests on first setup."""
@@ -118,14 +112,33 @@ def _not_reporting(status: str | None) -> bool:
     return (status or "").strip().lower().replace(" ", "_").replace("-", "_") == NOT_REPORTING
 
 
+class EnergySource(Protocol):
+    """What the sync reads of the energy coordinator that drives it."""
+
+    site_id: str
+    client: EnlightenClient
+    capabilities: SiteCapabilities
+
+    @property
+    def timezone(self) -> str:
+        """The site's time zone."""
+
+    @property
+    def inverter_status(self) -> Mapping[str, InverterStatus]:
+        """The last microinverter status by serial (empty before the first read)."""
+
+    def async_update_listeners(self) -> None:
+        """Tell the coordinator's entities that the detection result changed."""
+
+
 class HistorySync:
     """The background statistics import and panel detection of one entry."""
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EnlightenConfigEntry,
-        coordinator: EnergyCoordinator,
+        entry: ConfigEntry[Any],
+        coordinator: EnergySource,
         options: EnlightenOptions,
     ) -> None:
         """Bind the sync to the energy coordinator that triggers it."""
@@ -152,7 +165,7 @@ class HistorySync:
     @callback
     def async_schedule(self, lifetime: LifetimeEnergy | None) -> None:
         """Start a sync when the payload changed and none is running."""
-        if not AUTO_SYNC or lifetime is None or lifetime == self._synced or self._lock.locked():
+        if lifetime is None or lifetime == self._synced or self._lock.locked():
             return
         self.entry.async_create_background_task(
             self.hass, self.async_run(lifetime), f"{DOMAIN} history sync {self.entry.entry_id}"
@@ -194,9 +207,9 @@ class HistorySync:
         if not coordinator.capabilities.has_microinverters:
             return
         inventory = await self._async_inventory()
-        if inventory is None or coordinator.data is None:
+        if inventory is None:
             return
-        statuses = coordinator.data.inverter_status
+        statuses = coordinator.inverter_status
         if not statuses:
             return
         await self._async_panels(lifetime, inventory, statuses)
@@ -217,7 +230,8 @@ class HistorySync:
                 unsub()
         if self._state() is not ConfigEntryState.LOADED:
             return None
-        return self.entry.runtime_data.inventory.data
+        inventory: InventoryData | None = self.entry.runtime_data.inventory.data
+        return inventory
 
     def _state(self) -> ConfigEntryState:
         return self.entry.state
@@ -226,7 +240,7 @@ class HistorySync:
         self,
         lifetime: LifetimeEnergy,
         inventory: InventoryData,
-        statuses: dict[str, InverterStatus],
+        statuses: Mapping[str, InverterStatus],
     ) -> None:
         coordinator, hass = self.coordinator, self.hass
         tz = coordinator.timezone

@@ -19,7 +19,7 @@ from homeassistant.components.recorder.models import StatisticData, StatisticMet
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .api import EnlightenError
+from ..api import EnlightenError
 from .statistics import (
     WH_PER_KWH,
     ImportResult,
@@ -34,7 +34,7 @@ from .statistics import (
 )
 
 if TYPE_CHECKING:
-    from .api import EnlightenClient
+    from ..api import EnlightenClient
 
 _LOGGER = logging.getLogger(__name__)
 

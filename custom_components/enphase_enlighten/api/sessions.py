@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final
 
-from .api import ChargingSession, EnlightenClient
+from .client import EnlightenClient
+from .models_ev import ChargingSession
 
 PAGE_SIZE: Final = 20
 """Rows per 2.7 request (the page size the Enlighten app uses)."""

@@ -8,18 +8,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, override
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 
-from .api import ChargerSummary, EnlightenClient, Inventory, InverterList, SiteSettings
-from .charging_sessions import async_fetch_last_sessions
-from .const import FAMILY_BATTERY, FAMILY_EV, FAMILY_MICROINVERTERS
-from .coordinator import (
-    EnlightenConfigEntry,
-    EnlightenCoordinator,
-    EnlightenOptions,
-    InventoryData,
-    SiteCapabilities,
-)
+from ..api import ChargerSummary, EnlightenClient, Inventory, InverterList, SiteSettings
+from ..api.sessions import async_fetch_last_sessions
+from ..const import FAMILY_BATTERY, FAMILY_EV, FAMILY_MICROINVERTERS
+from .base import EnlightenCoordinator
+from .data import EnlightenOptions, InventoryData, SiteCapabilities
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,7 +69,7 @@ class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EnlightenConfigEntry,
+        entry: ConfigEntry[Any],
         client: EnlightenClient,
         capabilities: SiteCapabilities,
         options: EnlightenOptions,

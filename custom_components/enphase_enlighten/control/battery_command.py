@@ -23,16 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Self
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .api import EnlightenError
-from .const import DOMAIN, STORAGE_VERSION
-from .control import control_error
-from .coordinator import EnlightenConfigEntry, RequestedProfile, SiteCoordinator
+from ..api import EnlightenError
+from ..const import DOMAIN, STORAGE_VERSION
+from ..coordinator.data import RequestedProfile
+from ..coordinator.site import SiteCoordinator
+from .errors import control_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -201,9 +203,7 @@ async def async_remove_store(hass: HomeAssistant, entry_id: str) -> None:
 class BatteryCommandManager:
     """Runs at most one timed battery command per entry."""
 
-    def __init__(
-        self, hass: HomeAssistant, entry: EnlightenConfigEntry, site: SiteCoordinator
-    ) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any], site: SiteCoordinator) -> None:
         """Create the manager; ``async_start`` restores a stored command."""
         self.hass = hass
         self.entry = entry

@@ -19,19 +19,19 @@ from datetime import datetime, timedelta
 from typing import Any, Self, override
 
 import aiohttp
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_EMAIL, CONF_HOST, CONF_PASSWORD, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import (
-    async_create_clientsession,
     async_get_clientsession,
 )
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .api import EnlightenClient, EnlightenError
-from .const import (
+from ..api import EnlightenClient, EnlightenError
+from ..const import (
     CONF_FIRMWARE,
     CONF_GATEWAY,
     CONF_SERIAL,
@@ -39,14 +39,7 @@ from .const import (
     DOMAIN,
     GATEWAY_INTERVAL,
 )
-from .coordinator import (
-    EnlightenConfigEntry,
-    EnlightenCoordinator,
-    EnlightenRuntimeData,
-    SiteCapabilities,
-    async_persist_session,
-)
-from .gateway import (
+from ..gateway import (
     DEFAULT_TOKEN_URL,
     GatewayAuthError,
     GatewayClient,
@@ -55,6 +48,8 @@ from .gateway import (
     firmware_requires_token,
     request_gateway_token,
 )
+from .base import EnlightenCoordinator, async_persist_session
+from .data import SiteCapabilities
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -129,7 +124,7 @@ class GatewayCoordinator(EnlightenCoordinator[GatewayData]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EnlightenConfigEntry,
+        entry: ConfigEntry[Any],
         client: EnlightenClient,
         capabilities: SiteCapabilities,
         *,
@@ -324,34 +319,6 @@ class GatewayCoordinator(EnlightenCoordinator[GatewayData]):
         for reserve, future in self._reserve_waiters:
             if not future.done() and reserve_matches(data, reserve):
                 future.set_result(True)
-
-
-@callback
-def async_setup_gateway(
-    hass: HomeAssistant, entry: EnlightenConfigEntry, runtime: EnlightenRuntimeData
-) -> None:
-    """Start the gateway coordinator when the entry has a gateway configured.
-
-    The first read runs in the background: the gateway is optional, so an unreachable
-    one never holds up the cloud entities. Its entities appear with its first data.
-    """
-    if not (stored := entry.data.get(CONF_GATEWAY)):
-        return
-    # Gateways use self-signed certificates; the session is released with the entry.
-    session = async_create_clientsession(
-        hass, verify_ssl=False, cookie_jar=aiohttp.DummyCookieJar()
-    )
-    runtime.gateway = GatewayCoordinator(
-        hass,
-        entry,
-        runtime.client,
-        runtime.capabilities,
-        config=GatewayConfig.from_data(stored),
-        session=session,
-    )
-    entry.async_create_background_task(
-        hass, runtime.gateway.async_refresh(), f"{DOMAIN} gateway first refresh"
-    )
 
 
 @callback

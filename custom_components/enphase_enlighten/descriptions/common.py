@@ -16,10 +16,12 @@ from typing import Any, override
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 
-from .api import BatteryStorage, ChargerStatus, ChargerSummary, InventoryDevice
-from .coordinator import EnlightenCoordinator, EvCoordinator, SiteCoordinator
-from .entity import EnlightenEntity
-from .inventory_coordinator import InventoryCoordinator
+from ..api import BatteryStorage, ChargerStatus, ChargerSummary, InventoryDevice
+from ..coordinator.base import EnlightenCoordinator
+from ..coordinator.ev import EvCoordinator
+from ..coordinator.inventory import InventoryCoordinator
+from ..coordinator.site import SiteCoordinator
+from ..entity import EnlightenEntity
 
 type Source[SourceT] = Callable[[], SourceT | None]
 

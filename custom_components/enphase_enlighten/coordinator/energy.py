@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeIs, override
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .api import (
+from ..api import (
     AuthError,
     EnlightenClient,
     EnlightenError,
@@ -23,15 +24,11 @@ from .api import (
     MfaRequired,
     RateLimited,
 )
-from .const import DOMAIN, STORAGE_VERSION
-from .coordinator import (
-    EnlightenConfigEntry,
-    EnlightenCoordinator,
-    EnlightenOptions,
-    SiteCapabilities,
-)
-from .history_sync import HistorySync
-from .panel_health import DetectionResult
+from ..const import DOMAIN, STORAGE_VERSION
+from ..history.panel_health import DetectionResult
+from ..history.sync import HistorySync
+from .base import EnlightenCoordinator
+from .data import EnlightenOptions, SiteCapabilities
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,7 +79,7 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EnlightenConfigEntry,
+        entry: ConfigEntry[Any],
         client: EnlightenClient,
         capabilities: SiteCapabilities,
         options: EnlightenOptions,
@@ -147,6 +144,11 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
                 "seen_ids": list(self._seen_event_ids),
             },
         }
+
+    @property
+    def inverter_status(self) -> Mapping[str, InverterStatus]:
+        """The last microinverter status by serial (empty before the first read)."""
+        return self.data.inverter_status if self.data is not None else {}
 
     @property
     def underperformance(self) -> DetectionResult | None:

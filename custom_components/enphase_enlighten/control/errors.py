@@ -1,16 +1,16 @@
-"""Shared plumbing of the controls: Enlighten errors become translated HA errors."""
+"""Enlighten errors become translated Home Assistant errors."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, override
+from typing import Any
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.device_registry import DeviceInfo
 
-from .api import (
+from ..api import (
     AuthError,
     CommandRejected,
     EnlightenError,
@@ -20,9 +20,7 @@ from .api import (
     MfaRequired,
     RateLimited,
 )
-from .const import DOMAIN
-from .coordinator import EnlightenConfigEntry, EnlightenCoordinator
-from .entity import EnlightenEntity, charger_device_info
+from ..const import DOMAIN
 
 
 def _translated[E: HomeAssistantError](cls: type[E], key: str, placeholders: dict[str, str]) -> E:
@@ -45,7 +43,7 @@ def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
 
 @asynccontextmanager
 async def command_errors(
-    hass: HomeAssistant, entry: EnlightenConfigEntry, *, charger: bool = False
+    hass: HomeAssistant, entry: ConfigEntry[Any], *, charger: bool = False
 ) -> AsyncIterator[None]:
     """Turn what the client raises inside the block into a message a user understands.
 
@@ -72,36 +70,3 @@ async def command_errors(
         raise control_error("command_forbidden", message=err.message or "403") from err
     except EnlightenError as err:
         raise control_error("command_failed", error=str(err)) from err
-
-
-def charger_device(hass: HomeAssistant, entry: EnlightenConfigEntry, serial: str) -> DeviceInfo:
-    """Device info of a charger from what the coordinators know about it."""
-    runtime = entry.runtime_data
-    inventory = runtime.inventory.data
-    summary = inventory.chargers.get(serial) if inventory else None
-    if summary is None:
-        summary = next((c for c in runtime.capabilities.chargers if c.serial == serial), None)
-    ev_data = runtime.ev.data if runtime.ev else None
-    status = ev_data.chargers.get(serial) if ev_data else None
-    return charger_device_info(hass, entry, serial, summary, status)
-
-
-class ControlEntity[CoordinatorT: EnlightenCoordinator[Any]](EnlightenEntity[CoordinatorT]):
-    """A control that shows a value it wrote until its coordinator reports again.
-
-    After a write the owning coordinator is asked to refresh; that refresh may be
-    delayed by the coordinator's debouncer, so the written value bridges the gap.
-    """
-
-    _written: Any = None
-
-    @callback
-    def _show_written(self, value: Any) -> None:
-        self._written = value
-        self.async_write_ha_state()
-
-    @callback
-    @override
-    def _handle_coordinator_update(self) -> None:
-        self._written = None
-        super()._handle_coordinator_update()

@@ -35,19 +35,19 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import StateType
 
-from .api import InventoryDevice
-from .const import FAMILY_GATEWAY_DEVICES
-from .coordinator import EnlightenConfigEntry
-from .descriptions import EnlightenEntityDescription, EnlightenSourceEntity, Source, build_group
-from .devices import KIND_GATEWAY, KIND_RELAY, expected_identifiers, site_hardware
-from .entity import (
+from ..api import InventoryDevice
+from ..const import FAMILY_GATEWAY_DEVICES
+from ..coordinator.gateway import GatewayCoordinator
+from ..devices import KIND_GATEWAY, KIND_RELAY, expected_identifiers, site_hardware
+from ..entity import (
     gateway_child_device_info,
     gateway_device_info,
     inverter_device_info,
     site_device_info,
 )
-from .gateway import BatteryStatus, DeviceStatus, EnergyTotals, InverterReading, RelayStatus
-from .gateway_coordinator import GatewayCoordinator
+from ..gateway import BatteryStatus, DeviceStatus, EnergyTotals, InverterReading, RelayStatus
+from ..runtime import EnlightenConfigEntry
+from .common import EnlightenEntityDescription, EnlightenSourceEntity, Source, build_group
 
 type GatewayValue = StateType | datetime
 

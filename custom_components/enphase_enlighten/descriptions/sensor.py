@@ -24,7 +24,7 @@ from homeassistant.const import (
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .api import (
+from ..api import (
     BackupHistory,
     BatterySettings,
     BatteryStatus,
@@ -37,8 +37,8 @@ from .api import (
     ProfileDetails,
     StormAlert,
 )
-from .descriptions import EnlightenEntityDescription, enum_value
-from .energy_coordinator import EnergyData, EnergyTotals
+from ..coordinator.energy import EnergyData, EnergyTotals
+from .common import EnlightenEntityDescription, enum_value
 
 CONNECTOR_STATUSES = [
     "available",

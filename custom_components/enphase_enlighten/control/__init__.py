@@ -1,0 +1,1 @@
+"""Controls' plumbing: translated errors, the timed battery command and the service actions."""

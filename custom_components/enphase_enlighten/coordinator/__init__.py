@@ -1,0 +1,1 @@
+"""The coordinators: one per cadence, above a bottom module of options, capabilities and data."""

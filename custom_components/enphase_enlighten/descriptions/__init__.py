@@ -1,0 +1,1 @@
+"""Entity descriptions: one module per platform, over the shared description types."""
