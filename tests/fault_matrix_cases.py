@@ -171,6 +171,8 @@ FAMILIES: tuple[Family, ...] = (
         ),
         ("inventory",),
         lambda rt: rt.inventory.data.chargers,
+        # Hourly, each in its own 15-minute slot of the inventory runs.
+        cadence=60 * 60,
     ),
     Family(
         "battery status",
@@ -208,6 +210,8 @@ FAMILIES: tuple[Family, ...] = (
         (Endpoint("devices.json", f"/app-api/{SITE}/devices.json"),),
         ("inventory",),
         lambda rt: rt.inventory.data.devices,
+        # Hourly, each in its own 15-minute slot of the inventory runs.
+        cadence=60 * 60,
     ),
     Family(
         "inverters",
@@ -228,6 +232,7 @@ FAMILIES: tuple[Family, ...] = (
             rt.energy.data.inverter_today_wh,
             rt.energy.data.inverter_lifetime_wh,
         ),
+        cadence=60 * 60,
     ),
     Family(
         "lifetime energy",
@@ -255,6 +260,8 @@ FAMILIES: tuple[Family, ...] = (
         (Endpoint("battery_backup_history", f"/app-api/{SITE}/battery_backup_history.json"),),
         ("inventory",),
         lambda rt: rt.inventory.data.backup_history,
+        # Hourly, each in its own 15-minute slot of the inventory runs.
+        cadence=60 * 60,
     ),
 )
 

@@ -19,7 +19,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.enphase_enlighten.const import DOMAIN
+from custom_components.enphase_enlighten.const import DOMAIN, STORAGE_VERSION
 from custom_components.enphase_enlighten.control.battery_command import (
     BatteryCommand,
     BatteryCommandManager,
@@ -32,6 +32,7 @@ from tests.controls import (
     mock_recorder_before_hass,  # noqa: F401
     setup_site,
 )
+from tests.helpers import create_entry, setup_integration
 from tests.simulator import EnlightenSimulator
 
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
@@ -263,12 +264,278 @@ async def test_cloud_refusal_starts_nothing(
 ) -> None:
     """If Enlighten refuses the temporary profile, no command is kept."""
     entry = await setup_site(hass, simulator)
-    simulator.inject_fault(PROFILE_PUT, method="PUT", status=503)
+    simulator.inject_fault(PROFILE_PUT, method="PUT", status=400, body='{"message": "no"}')
     with pytest.raises(HomeAssistantError) as err:
         await _run(hass, "discharge", 30)
-    assert err.value.translation_key == "command_failed"
+    assert err.value.translation_key == "command_rejected"
     assert _manager(entry).command is None
-    assert store_key(entry.entry_id) not in hass_storage
+    assert hass_storage[store_key(entry.entry_id)]["data"]["command"] is None
+
+
+async def test_refusal_of_a_replacement_keeps_the_running_command(
+    hass: HomeAssistant, simulator: EnlightenSimulator, hass_storage: dict[str, Any]
+) -> None:
+    """A refused second command leaves the first one running (and stored) as it was."""
+    entry = await setup_site(hass, simulator)
+    await _run(hass, "discharge", 30)
+    first = _manager(entry).command
+    simulator.inject_fault(PROFILE_PUT, method="PUT", status=400, body='{"message": "no"}')
+    with pytest.raises(HomeAssistantError):
+        await _run(hass, "self_consumption", 40)
+    assert _manager(entry).command == first
+    assert hass_storage[store_key(entry.entry_id)]["data"]["command"]["target_reserve"] == 30
+
+
+async def test_command_is_stored_before_its_change_is_sent(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    hass_storage: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should Home Assistant stop while the change is on its way, the restore target is kept."""
+    entry = await setup_site(hass, simulator)
+    client = entry.runtime_data.client
+    send = client.set_profile
+    stored_when_sent: list[Any] = []
+
+    async def watching(*args: Any, **kwargs: Any) -> None:
+        stored_when_sent.append(
+            hass_storage.get(store_key(entry.entry_id), {}).get("data", {}).get("command")
+        )
+        await send(*args, **kwargs)
+
+    monkeypatch.setattr(client, "set_profile", watching)
+    await _run(hass, "discharge", 30)
+    [stored] = stored_when_sent
+    assert stored is not None
+    assert (stored["previous_profile"], stored["previous_reserve"]) == ("self-consumption", 20)
+    assert stored["confirmed"] is False
+    # Once Enlighten accepted the change the command is stored as confirmed.
+    assert hass_storage[store_key(entry.entry_id)]["data"]["command"]["confirmed"] is True
+
+
+async def test_unanswered_change_is_kept_and_decided_at_the_end(
+    hass: HomeAssistant, simulator: EnlightenSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """No answer: the change may have gone out, so the command stays until its end.
+
+    Here it never reached the cloud, so the end restores nothing.
+    """
+    entry = await setup_site(hass, simulator)
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    # Without a count: the HTTP client tries a reset idempotent request again.
+    fault = simulator.inject_fault(PROFILE_PUT, method="PUT", reset=True)
+    with pytest.raises(HomeAssistantError) as err:
+        await _run(hass, "discharge", 30, "00:10:00")
+    assert err.value.translation_key == "command_failed"
+    simulator.faults.remove(fault)
+    command = _manager(entry).command
+    assert command is not None
+    assert not command.confirmed
+    simulator.clear_requests()
+    freezer.tick(timedelta(minutes=11))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+    assert _profile_puts(simulator) == []
+    assert not simulator.requests_to("cancel/profile")
+    assert _manager(entry).command is None
+    assert (battery.profile, battery.reserve) == ("self-consumption", 20)
+
+
+def _stored_command(
+    hass_storage: dict[str, Any], entry: MockConfigEntry, **changes: Any
+) -> dict[str, Any]:
+    """A discharge to 30 % (from self-consumption at 20 %) stored as Home Assistant stopped."""
+    now = dt_util.utcnow()
+    command = (
+        BatteryCommand(
+            "discharge",
+            30,
+            now - timedelta(minutes=1),
+            now + timedelta(minutes=59),
+            "self-consumption",
+            20,
+            confirmed=False,
+        ).as_dict()
+        | changes
+    )
+    hass_storage[store_key(entry.entry_id)] = {
+        "version": STORAGE_VERSION,
+        "minor_version": 1,
+        "key": store_key(entry.entry_id),
+        "data": {"command": command},
+    }
+    return command
+
+
+async def test_interrupted_command_whose_change_went_out_runs_on(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Its settings are in place after the restart: it is confirmed and restores at its end."""
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.profile, battery.reserve = "self-consumption", 30
+    entry = await create_entry(hass, simulator)
+    _stored_command(hass_storage, entry)
+    simulator.clear_requests()
+    assert await setup_integration(hass, entry)
+    command = _manager(entry).command
+    assert command is not None
+    assert command.confirmed
+    assert hass_storage[store_key(entry.entry_id)]["data"]["command"]["confirmed"] is True
+    assert _profile_puts(simulator) == []
+
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+    assert _profile_puts(simulator) == [
+        {"profile": "self-consumption", "batteryBackupPercentage": 20}
+    ]
+    assert _manager(entry).command is None
+
+
+async def test_interrupted_command_whose_change_is_pending_runs_on(
+    hass: HomeAssistant, simulator: EnlightenSimulator, hass_storage: dict[str, Any]
+) -> None:
+    """The change waits in the cloud: it is the command's, so the command runs on."""
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.requested = {"profile": "self-consumption", "batteryBackupPercentage": 30}
+    battery.requested_at = simulator.now
+    entry = await create_entry(hass, simulator)
+    _stored_command(hass_storage, entry)
+    assert await setup_integration(hass, entry)
+    command = _manager(entry).command
+    assert command is not None
+    assert command.confirmed
+
+
+@pytest.mark.parametrize(
+    "in_place",
+    [
+        ("self-consumption", 20),  # the change never reached Enlighten
+        ("cost_savings", 50),  # changed in the Enphase app meanwhile
+    ],
+)
+async def test_interrupted_command_without_its_change_is_dropped(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    in_place: tuple[str, int],
+) -> None:
+    """None of its settings in place: nothing of the integration's to undo, nothing sent."""
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.profile, battery.reserve = in_place
+    entry = await create_entry(hass, simulator)
+    _stored_command(hass_storage, entry)
+    simulator.clear_requests()
+    assert await setup_integration(hass, entry)
+    assert _manager(entry).command is None
+    assert hass_storage[store_key(entry.entry_id)]["data"]["command"] is None
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+    assert _profile_puts(simulator) == []
+    assert not simulator.requests_to("cancel/profile")
+    assert (battery.profile, battery.reserve) == in_place
+
+
+async def test_interrupted_replacement_restores_the_first_commands_settings(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A second command stopped on its way: the first one's settings are still the integration's."""
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.profile, battery.reserve = "backup_only", 100  # the first command (charge)
+    entry = await create_entry(hass, simulator)
+    _stored_command(hass_storage, entry, replaced=[["backup_only", 100]])
+    assert await setup_integration(hass, entry)
+    command = _manager(entry).command
+    assert command is not None
+    assert command.confirmed
+    simulator.clear_requests()
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+    assert _profile_puts(simulator) == [
+        {"profile": "self-consumption", "batteryBackupPercentage": 20}
+    ]
+
+
+async def test_interrupted_command_with_unknown_profile_waits_for_its_end(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Unsure at start-up: the command is kept; its end decides with a fresh reading."""
+    entry = await create_entry(hass, simulator)
+    _stored_command(hass_storage, entry)
+    fault = simulator.inject_fault(PROFILE_PUT, method="GET", status=503)
+    assert await setup_integration(hass, entry)
+    command = _manager(entry).command
+    assert command is not None
+    assert not command.confirmed
+    simulator.faults.remove(fault)
+    simulator.clear_requests()
+    freezer.tick(timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+    # The cloud still holds the settings from before: nothing to restore.
+    assert _profile_puts(simulator) == []
+    assert _manager(entry).command is None
+
+
+async def test_zero_reserve_is_restored_as_zero(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A site at 0 % gets 0 % back, not the 10 % floor of what a user may enter."""
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.reserve = 0
+    entry = await setup_site(hass, simulator)
+    await _run(hass, "discharge", 30, "00:10:00")
+    stored = hass_storage[store_key(entry.entry_id)]["data"]["command"]
+    assert stored["previous_reserve"] == 0
+    simulator.advance(61)
+    # The simulator's own floor is 10 %: let it take this one as the cloud of the site would.
+    simulator.inject_fault(
+        PROFILE_PUT, method="PUT", status=200, body='{"message": "success"}', count=1
+    )
+    simulator.clear_requests()
+    freezer.tick(timedelta(minutes=11))
+    async_fire_time_changed(hass)
+    await _settle(hass)
+    assert _profile_puts(simulator) == [
+        {"profile": "self-consumption", "batteryBackupPercentage": 0}
+    ]
+    assert _manager(entry).command is None
+
+
+async def test_unknown_reserve_starts_nothing(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A profile without its reserve cannot be restored either."""
+    await setup_site(hass, simulator)
+    body = '{"data": {"profile": "self-consumption"}}'
+    simulator.inject_fault(PROFILE_PUT, method="GET", status=200, body=body, count=1)
+    simulator.clear_requests()
+    with pytest.raises(HomeAssistantError) as err:
+        await _run(hass, "discharge", 30)
+    assert err.value.translation_key == "battery_profile_unknown"
+    assert _profile_puts(simulator) == []
 
 
 async def test_unknown_profile_starts_nothing(
@@ -506,6 +773,15 @@ def test_stored_form_round_trip() -> None:
     assert BatteryCommand.from_dict(command.as_dict() | {"mode": "export"}) is None
     assert BatteryCommand.from_dict(command.as_dict() | {"ends_at": "soon"}) is None
     assert BatteryCommand.from_dict(command.as_dict() | {"target_reserve": "x"}) is None
+    assert BatteryCommand.from_dict(command.as_dict() | {"confirmed": "yes"}) is None
+    assert BatteryCommand.from_dict(command.as_dict() | {"replaced": [["x"]]}) is None
+    pending = BatteryCommand(
+        "charge", 80, now, now, "cost_savings", 0, confirmed=False, replaced=(("backup_only", 100),)
+    )
+    assert BatteryCommand.from_dict(pending.as_dict()) == pending
+    # Stored before the confirmation existed: those were stored after their change.
+    legacy = {k: v for k, v in command.as_dict().items() if k not in ("confirmed", "replaced")}
+    assert BatteryCommand.from_dict(legacy) == command
 
 
 def test_target_reached() -> None:

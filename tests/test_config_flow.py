@@ -17,14 +17,10 @@ from custom_components.enphase_enlighten.config_flow import normalise_base_url
 from custom_components.enphase_enlighten.const import (
     CONF_BASE_URL,
     CONF_DEVICE_FAMILIES,
-    CONF_ENERGY_INTERVAL,
-    CONF_EV_INTERVAL,
-    CONF_INVENTORY_INTERVAL,
     CONF_OTP,
     CONF_RESEND,
     CONF_SESSION,
     CONF_SITE_ID,
-    CONF_SITE_INTERVAL,
     CONF_SITE_NAME,
     CONF_STORE_PASSWORD,
     CONF_UNDERPERFORMANCE_DAYS,
@@ -124,6 +120,7 @@ async def test_plain_login(hass: HomeAssistant, simulator: EnlightenSimulator) -
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Demo Home"
     assert result["result"].unique_id == "1000001"
+    assert (result["result"].version, result["result"].minor_version) == (1, 2)
     data = result["data"]
     assert data[CONF_EMAIL] == DEMO_EMAIL
     assert data[CONF_PASSWORD] == DEMO_PASSWORD
@@ -562,7 +559,7 @@ async def test_reconfigure_wrong_account(
 
 
 async def test_options(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
-    """Options show the defaults and store what the user chose."""
+    """Options show the defaults and store what the user chose; no polling intervals."""
     entry = await create_entry(hass, simulator)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
@@ -570,10 +567,6 @@ async def test_options(hass: HomeAssistant, simulator: EnlightenSimulator) -> No
     schema = result["data_schema"].schema
     suggested = {str(k): k.description["suggested_value"] for k in schema}
     assert suggested == {
-        CONF_EV_INTERVAL: 60,
-        CONF_SITE_INTERVAL: 300,
-        CONF_ENERGY_INTERVAL: 900,
-        CONF_INVENTORY_INTERVAL: 3600,
         CONF_DEVICE_FAMILIES: ["ev", "battery", "microinverters", "gateway_devices"],
         CONF_UNDERPERFORMANCE_THRESHOLD: 3.5,
         CONF_UNDERPERFORMANCE_DAYS: 3,
@@ -581,10 +574,6 @@ async def test_options(hass: HomeAssistant, simulator: EnlightenSimulator) -> No
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
-            CONF_EV_INTERVAL: 120.0,
-            CONF_SITE_INTERVAL: 600,
-            CONF_ENERGY_INTERVAL: 1800,
-            CONF_INVENTORY_INTERVAL: 7200,
             CONF_DEVICE_FAMILIES: ["battery", "microinverters"],
             CONF_UNDERPERFORMANCE_THRESHOLD: 4.2,
             CONF_UNDERPERFORMANCE_DAYS: 5.0,
@@ -592,31 +581,42 @@ async def test_options(hass: HomeAssistant, simulator: EnlightenSimulator) -> No
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {
-        CONF_EV_INTERVAL: 120,
-        CONF_SITE_INTERVAL: 600,
-        CONF_ENERGY_INTERVAL: 1800,
-        CONF_INVENTORY_INTERVAL: 7200,
         CONF_DEVICE_FAMILIES: ["battery", "microinverters"],
         CONF_UNDERPERFORMANCE_THRESHOLD: 4.2,
         CONF_UNDERPERFORMANCE_DAYS: 5,
     }
 
 
-async def test_options_out_of_bounds(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
-    """Cadences outside the safe bounds are refused by the form."""
+async def test_options_refuse_intervals(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
+    """Polling intervals are no longer options: the form refuses them."""
     entry = await create_entry(hass, simulator)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(
             result["flow_id"],
             {
-                CONF_EV_INTERVAL: 5,
-                CONF_SITE_INTERVAL: 300,
-                CONF_ENERGY_INTERVAL: 900,
-                CONF_INVENTORY_INTERVAL: 3600,
+                "ev_interval": 120,
                 CONF_DEVICE_FAMILIES: [],
                 CONF_UNDERPERFORMANCE_THRESHOLD: 3.5,
                 CONF_UNDERPERFORMANCE_DAYS: 3,
+            },
+        )
+
+
+@pytest.mark.parametrize(("threshold", "days"), [(1.0, 3), (7.0, 3), (3.5, 0), (3.5, 15)], ids=str)
+async def test_options_out_of_bounds(
+    hass: HomeAssistant, simulator: EnlightenSimulator, threshold: float, days: int
+) -> None:
+    """Under-performance settings outside their bounds are refused by the form."""
+    entry = await create_entry(hass, simulator)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"],
+            {
+                CONF_DEVICE_FAMILIES: [],
+                CONF_UNDERPERFORMANCE_THRESHOLD: threshold,
+                CONF_UNDERPERFORMANCE_DAYS: days,
             },
         )
 

@@ -9,6 +9,7 @@ from unittest.mock import patch
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -19,7 +20,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.enphase_enlighten.api import AuthError, EnlightenClient
 from custom_components.enphase_enlighten.const import DOMAIN, EV_FAST_INTERVAL
-from custom_components.enphase_enlighten.coordinator.data import EnlightenOptions
+from scripts.bench_lib.harness import SITE_FULL, LocalSim, start_at_site_morning
 from tests.helpers import create_entry, setup_integration
 from tests.simulator import MULTI_EMAIL, MULTI_PASSWORD, EnlightenSimulator
 
@@ -180,26 +181,30 @@ async def test_ev_cadence(
     assert ev.data.live_stream_until is None
 
 
-async def test_custom_intervals(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
-    """The options set the cadences."""
-    options = {
-        "ev_interval": 120,
-        "site_interval": 600,
-        "energy_interval": 1800,
-        "inventory_interval": 7200,
-    }
+async def test_fixed_cadences_are_staggered(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """Cadences are not options: stored interval options are ignored, and the first
+    scheduled refresh of each cadence is put off by its own phase."""
+    options = {"ev_interval": 120, "site_interval": 600}
     entry = await create_entry(hass, simulator, options=options)
     assert await setup_integration(hass, entry)
     runtime = entry.runtime_data
-    assert runtime.options == EnlightenOptions(
-        ev_interval=120, site_interval=600, energy_interval=1800, inventory_interval=7200
-    )
     assert runtime.ev is not None
     assert runtime.site is not None
-    assert runtime.ev.update_interval == timedelta(seconds=120)
-    assert runtime.site.update_interval == timedelta(seconds=600)
-    assert runtime.energy.update_interval == timedelta(seconds=1800)
-    assert runtime.inventory.update_interval == timedelta(seconds=7200)
+    assert runtime.ev_settings is not None
+    assert runtime.ev.update_interval == timedelta(seconds=60)
+    assert runtime.site.nominal_interval == timedelta(seconds=300)
+    assert runtime.energy.nominal_interval == timedelta(seconds=900)
+    assert runtime.inventory.nominal_interval == timedelta(seconds=900)
+    firsts = {
+        c.name: c.update_interval - c.nominal_interval
+        for c in (runtime.site, runtime.ev_settings, runtime.energy, runtime.inventory)
+    }
+    assert len(set(firsts.values())) == len(firsts)
+    assert all(phase > timedelta() for phase in firsts.values())
+    # Each phase is no multiple of the fast EV cadence, so they miss its polls too.
+    assert all(phase % timedelta(seconds=15) for phase in firsts.values())
 
 
 async def test_energy_never_goes_backwards(
@@ -256,6 +261,25 @@ async def test_energy_guard_survives_restart(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.runtime_data.energy.data.totals["production"].lifetime_kwh == lifetime
+
+
+async def test_inverter_today_guard_survives_restart(
+    hass: HomeAssistant, simulator: EnlightenSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Today's per-inverter energy is persisted: a dip after a restart is no reset."""
+    await start_at_site_morning(LocalSim(simulator), freezer, SITE_FULL)
+    freezer.tick(timedelta(hours=3))
+    simulator.advance(3 * 3600)
+    entry = await _full_site(hass, simulator)
+    data = entry.runtime_data.energy.data
+    serial, wh = next((s, v) for s, v in sorted(data.inverter_today_wh.items()) if v > 0)
+    inverter_id = data.inverter_status[serial].inverter_id
+    today = data.site_date.isoformat()
+    lower = {"production": {inverter_id: wh / 2}, "start_date": today, "end_date": today}
+    simulator.inject_fault("inverter_data_x", status=200, body=json.dumps(lower))
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.runtime_data.energy.data.inverter_today_wh[serial] == wh
 
 
 async def test_today_window_in_site_timezone(
@@ -406,18 +430,23 @@ async def test_legacy_site(hass: HomeAssistant, simulator: EnlightenSimulator) -
 
 
 async def test_scheduled_refresh_after_interval(
-    hass: HomeAssistant, simulator: EnlightenSimulator
+    hass: HomeAssistant, simulator: EnlightenSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    """Coordinators with listeners poll again once their interval has passed."""
+    """Coordinators with listeners poll again once their interval has passed; the
+    hourly inventory parts come when they are due, not with every 15-minute run."""
     await _full_site(hass, simulator)
     simulator.clear_requests()
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=901))
-    await hass.async_block_till_done(wait_background_tasks=True)
+    for _ in range(4):
+        freezer.tick(timedelta(seconds=240))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
     assert simulator.requests_to("lifetime_energy")
     assert not simulator.requests_to("devices.json")
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=3601))
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert simulator.requests_to("devices.json")
+    for _ in range(12):
+        freezer.tick(timedelta(seconds=300))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert len(simulator.requests_to("devices.json")) == 1
 
 
 async def test_ev_boost_reschedules(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:
@@ -429,6 +458,8 @@ async def test_ev_boost_reschedules(hass: HomeAssistant, simulator: EnlightenSim
     ev.boost()
     ev.boost()
     assert ev.update_interval == EV_FAST_INTERVAL
+    # As the controls do after a command: the refresh they ask for keeps the fast cadence.
+    await ev.async_request_refresh()
     simulator.clear_requests()
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=16))
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -531,3 +562,30 @@ async def test_new_hardware_kind_reloads(
     await reloaded.async_refresh()
     await hass.async_block_till_done()
     assert entry.runtime_data.inventory is reloaded
+
+
+async def test_failing_charger_setting_is_not_silent(
+    hass: HomeAssistant, simulator: EnlightenSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A charger setting that keeps failing is recorded on its part, its control goes
+    unavailable with a warning, and it comes back when the endpoint does."""
+    entry = await _full_site(hass, simulator)
+    settings = entry.runtime_data.ev_settings
+    assert settings is not None
+    mode = "select.iq_ev_charger_charge_mode"
+    assert hass.states.get(mode).state != STATE_UNAVAILABLE
+    simulator.inject_fault("preference", status=503)
+    for _ in range(3):
+        await settings.async_refresh()
+    await hass.async_block_till_done()
+    part = next(p for name, p in settings.parts.items() if name.endswith("|mode"))
+    assert part.failures == 3
+    assert part.last_error
+    assert not settings.part_fresh(part.name)
+    assert hass.states.get(mode).state == STATE_UNAVAILABLE
+    assert "mode of enphase_enlighten ev_settings has not been read" in caplog.text
+    simulator.clear_faults()
+    await settings.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get(mode).state != STATE_UNAVAILABLE
+    assert "mode of enphase_enlighten ev_settings is read again" in caplog.text

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Hashable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
@@ -24,6 +30,7 @@ from custom_components.enphase_enlighten.const import (
     site_identifier,
 )
 from custom_components.enphase_enlighten.devices import (
+    async_add_dynamic_entities,
     async_remove_stale_devices,
     charger_serials,
     expected_identifiers,
@@ -55,6 +62,18 @@ def _serials(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
         for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
         for _, identifier in device.identifiers
     }
+
+
+async def _every_inventory_part_read(
+    hass: HomeAssistant, sim: EnlightenSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Let two hours pass in 15-minute runs: each hourly inventory part is read again.
+
+    The inventory's hourly parts have their own slots in the hour, so the first
+    re-read of one may come up to 45 minutes after the hour since setup.
+    """
+    for _ in range(8):
+        await advance(hass, sim, freezer, 901)
 
 
 @pytest.mark.parametrize("site_id", SCENARIOS)
@@ -105,7 +124,7 @@ async def test_new_inverter_appears_without_reload(
         replace(site.inverters[-1], inverter_id="671000001017", serial=NEW_INVERTER, device_id=1)
     )
     assert _device(hass, entry, NEW_INVERTER) is None
-    await advance(hass, sim, freezer, 3601)
+    await _every_inventory_part_read(hass, sim, freezer)
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data is runtime
     device = _device(hass, entry, NEW_INVERTER)
@@ -137,7 +156,7 @@ async def test_removed_hardware_is_removed(
     gone_battery = site.battery.storages.pop(1)
     battery_device = _device(hass, entry, gone_battery.serial)
     assert battery_device is not None
-    await advance(hass, sim, freezer, 3601)
+    await _every_inventory_part_read(hass, sim, freezer)
     assert entry.state is ConfigEntryState.LOADED
     assert _device(hass, entry, gone_inverter.serial) is None
     assert _device(hass, entry, gone_battery.serial) is None
@@ -152,7 +171,7 @@ async def test_removed_hardware_is_removed(
 
     # The inverter comes back (a swapped unit re-registered): so do its entities.
     site.inverters.insert(0, gone_inverter)
-    await advance(hass, sim, freezer, 3601)
+    await _every_inventory_part_read(hass, sim, freezer)
     device = _device(hass, entry, gone_inverter.serial)
     assert device is not None
     assert (
@@ -183,7 +202,7 @@ async def test_no_removal_while_inventory_unknown(
     assert registry.async_get(stale.id) is not None
 
     sim.clear_faults()
-    await advance(hass, sim, freezer, 3601)
+    await _every_inventory_part_read(hass, sim, freezer)
     assert registry.async_get(stale.id) is None
     assert registry.async_get(foreign.id) is not None
     assert len([s for s in _serials(hass, entry) if s.startswith("121000001")]) == 16
@@ -227,3 +246,111 @@ async def test_charger_serials_from_summary(hass: HomeAssistant, sim: EnlightenS
     identifiers = expected_identifiers(entry)
     assert identifiers is not None
     assert (DOMAIN, "EV0000000001") in identifiers
+
+
+class _Thing(Entity):
+    def __init__(self, unique_id: str) -> None:
+        self._attr_unique_id = unique_id
+
+
+async def test_dynamic_entities_build_when_the_keys_change(hass: HomeAssistant) -> None:
+    """Refreshes with the same keys build nothing; new keys or a forgotten entity build."""
+    entry = MockConfigEntry(domain=DOMAIN)
+    entry.add_to_hass(hass)
+    registry = er.async_get(hass)
+    coordinator: DataUpdateCoordinator[None] = DataUpdateCoordinator(
+        hass, logging.getLogger(__name__), config_entry=entry, name="test"
+    )
+    serials = ["A"]
+    builds: list[list[str]] = []
+    added: list[str] = []
+
+    def build() -> list[Entity]:
+        builds.append(list(serials))
+        return [_Thing(serial) for serial in serials]
+
+    def add(entities: Any, update_before_add: bool = False) -> None:
+        for entity in entities:
+            added.append(entity.unique_id)
+            registry.async_get_or_create(
+                Platform.SENSOR, DOMAIN, entity.unique_id, config_entry=entry
+            )
+
+    def keys() -> Hashable:
+        return frozenset(serials)
+
+    async_add_dynamic_entities(
+        hass,
+        entry,
+        Platform.SENSOR,
+        add,
+        coordinator=coordinator,
+        build=build,
+        keys=keys,
+    )
+    assert builds == [["A"]]
+    assert added == ["A"]
+    for _ in range(3):
+        coordinator.async_update_listeners()
+    assert builds == [["A"]]
+
+    serials.append("B")
+    coordinator.async_update_listeners()
+    coordinator.async_update_listeners()
+    assert builds == [["A"], ["A", "B"]]
+    assert added == ["A", "B"]
+
+    # Its registry entry went away (the device was removed): forgotten, built again.
+    entity_id = registry.async_get_entity_id(Platform.SENSOR, DOMAIN, "A")
+    assert entity_id is not None
+    registry.async_remove(entity_id)
+    coordinator.async_update_listeners()
+    assert builds == [["A"], ["A", "B"], ["A", "B"]]
+    assert added == ["A", "B", "A"]
+    coordinator.async_update_listeners()
+    assert len(builds) == 3
+
+    # A device that leaves and comes back is added again.
+    serials.remove("B")
+    entity_id = registry.async_get_entity_id(Platform.SENSOR, DOMAIN, "B")
+    assert entity_id is not None
+    registry.async_remove(entity_id)
+    coordinator.async_update_listeners()
+    serials.append("B")
+    coordinator.async_update_listeners()
+    assert added == ["A", "B", "A", "B"]
+
+
+async def test_dynamic_entities_without_keys_build_every_refresh(hass: HomeAssistant) -> None:
+    """The former call (no ``keys``) still works: every refresh builds, only new ones are added."""
+    entry = MockConfigEntry(domain=DOMAIN)
+    entry.add_to_hass(hass)
+    coordinator: DataUpdateCoordinator[None] = DataUpdateCoordinator(
+        hass, logging.getLogger(__name__), config_entry=entry, name="test"
+    )
+    builds: list[int] = []
+    added: list[str] = []
+
+    def build() -> list[Entity]:
+        builds.append(1)
+        return [_Thing("A")]
+
+    def add(entities: Any, update_before_add: bool = False) -> None:
+        for entity in entities:
+            added.append(entity.unique_id)
+            er.async_get(hass).async_get_or_create(
+                Platform.SENSOR, DOMAIN, entity.unique_id, config_entry=entry
+            )
+
+    async_add_dynamic_entities(
+        hass,
+        entry,
+        Platform.SENSOR,
+        add,
+        coordinator=coordinator,
+        build=build,
+    )
+    coordinator.async_update_listeners()
+    coordinator.async_update_listeners()
+    assert len(builds) == 3
+    assert added == ["A"]

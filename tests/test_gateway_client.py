@@ -17,7 +17,7 @@ from custom_components.enphase_enlighten.gateway import (
     GatewayError,
     GatewaySerialMismatch,
     GatewayUnavailable,
-    InverterReading,
+    LocalInverterReading,
     token_expires_at,
 )
 from tests.gateway_sim import CLOUD_EMAIL, CLOUD_PASSWORD, MFA_EMAIL, MFA_PASSWORD, RELAY_SERIAL
@@ -73,7 +73,7 @@ def assert_inverters_match(data: GatewayData, sim: GatewaySimulator) -> None:
     captured = [i for i in sim.fixture_json("api_v1_production_inverters") if i["devType"] == 1]
     assert set(data.inverters) == {i["serialNumber"] for i in captured}
     for item in captured:
-        assert data.inverters[item["serialNumber"]] == InverterReading(
+        assert data.inverters[item["serialNumber"]] == LocalInverterReading(
             serial=item["serialNumber"],
             last_report_watts=item["lastReportWatts"],
             max_report_watts=item["maxReportWatts"],

@@ -27,11 +27,11 @@ from pyenphase.models.envoy import EnvoyData
 from pyenphase.models.system_consumption import EnvoySystemConsumption
 
 from custom_components.enphase_enlighten.gateway import (
-    EnergyTotals,
     GatewayAuthError,
     GatewayData,
     GatewayError,
     GatewayUnavailable,
+    LocalEnergyTotals,
     RelayStatus,
     parse_inventory,
     url_host,
@@ -139,7 +139,7 @@ def test_build_with_net_consumption_only() -> None:
         relays={},
     )
     assert data.production is None and data.consumption is None
-    assert data.net_consumption == EnergyTotals(-3, 1, 5, 10)
+    assert data.net_consumption == LocalEnergyTotals(-3, 1, 5, 10)
     assert data.metered
     assert not GatewayData(serial="1", firmware="5", part_number=None, production=None).metered
 

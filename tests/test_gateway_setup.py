@@ -32,7 +32,7 @@ from custom_components.enphase_enlighten.coordinator.gateway import (
 )
 from custom_components.enphase_enlighten.gateway import (
     DEFAULT_TOKEN_URL,
-    BatteryStatus,
+    LocalBatteryStatus,
     token_expires_at,
 )
 from tests.entity_setup import advance, only_platforms
@@ -424,7 +424,7 @@ async def test_gateway_outage(
         assert coordinator.data_fresh is expected_fresh
     gateway.clear_faults()
     await advance(hass, sim, freezer, 60)
-    assert coordinator.data_fresh and coordinator.failed_refreshes == 0
+    assert coordinator.data_fresh and coordinator.failed_reads == 0
 
 
 # -- read-back of cloud battery writes ------------------------------------------------------
@@ -486,7 +486,7 @@ async def test_confirm_battery_without_battery(
     assert await coordinator.async_confirm_battery(reserve=30) is None
     assert reserve_matches(None, 30) is None
     assert coordinator.data is not None
-    no_reserve = replace(coordinator.data, battery=BatteryStatus(soc=50))
+    no_reserve = replace(coordinator.data, battery=LocalBatteryStatus(soc=50))
     assert reserve_matches(no_reserve, 30) is None
-    adjusted_only = replace(coordinator.data, battery=BatteryStatus(soc=50, reserve_soc=30))
+    adjusted_only = replace(coordinator.data, battery=LocalBatteryStatus(soc=50, reserve_soc=30))
     assert reserve_matches(adjusted_only, 30) is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,9 +24,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from custom_components.enphase_enlighten.history import sync as history_sync
 from custom_components.enphase_enlighten.const import DOMAIN
 from custom_components.enphase_enlighten.coordinator.energy import EnergyCoordinator
+from custom_components.enphase_enlighten.history import sync as history_sync
 from custom_components.enphase_enlighten.history.panel_health import DetectionResult, FlaggedPanel
 from custom_components.enphase_enlighten.history.panel_statistics import (
     async_get_panel_history,
@@ -37,15 +39,17 @@ from custom_components.enphase_enlighten.history.statistics import (
     day_start,
     inverter_statistic_id,
     lifetime_rows,
-    resolve_time_zone,
     site_statistic_id,
 )
 from custom_components.enphase_enlighten.history.sync import (
     DETECTION_MARGIN_DAYS,
     PANEL_BACKFILL_DAYS,
+    REFETCH_DAYS,
+    history_store_key,
     panel_health,
 )
 from tests.helpers import create_entry, setup_integration
+from tests.history_helpers import ZoneLoadGuard
 from tests.simulator import MULTI_EMAIL, MULTI_PASSWORD, EnlightenSimulator
 
 pytestmark = [pytest.mark.usefixtures("recorder_mock", "socket_enabled"), pytest.mark.history_sync]
@@ -424,7 +428,8 @@ async def _assert_full_rebuild(hass: HomeAssistant, energy: EnergyCoordinator) -
     """The stored rows of every flow equal a full rebuild of the current payload."""
     lifetime = energy.data.lifetime
     assert lifetime is not None
-    tz = resolve_time_zone(hass, energy.timezone)
+    tz = energy.history.time_zone
+    assert tz is not None
     ids = {site_statistic_id(SITE, flow): flow for flow in lifetime.series}
     await async_wait_recording_done(hass)
     stored = await get_instance(hass).async_add_executor_job(
@@ -550,3 +555,269 @@ async def test_incremental_import_after_restart(
     assert intraday.rows_read == 0
     assert set(intraday.rewritten_from.values()) == {today}
     await _assert_full_rebuild(hass, energy)
+
+
+def _answer_without_panels(simulator: EnlightenSimulator, day: date) -> None:
+    """The cloud answers the per-panel energy (2.14) of `day` with no panel at all."""
+    iso = day.isoformat()
+    simulator.inject_fault(
+        f"inverter_data_x/energy.json?start_date={iso}&end_date={iso}",
+        status=200,
+        body=json.dumps({"production": {}, "start_date": iso, "end_date": iso}),
+    )
+
+
+def _asked(simulator: EnlightenSimulator, day: date) -> int:
+    """How often the per-panel energy of that single day was asked for."""
+    iso = day.isoformat()
+    return sum(
+        1
+        for r in simulator.requests_to("inverter_data_x")
+        if r.query.get("start_date") == iso == r.query.get("end_date")
+    )
+
+
+async def test_days_answered_without_panels_are_not_asked_every_sync(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """An empty answer is an answer: asked once, a recent day re-read once, kept over restarts."""
+    site = simulator.site(1000001)
+    window = backfill_window(simulator.now, site.tz, WINDOW)
+    older, recent = window[-REFETCH_DAYS - 2], window[-1]
+    for day in (older, recent):
+        _answer_without_panels(simulator, day)
+    simulator.clear_requests()
+    entry = await _setup(hass, simulator)  # the first sync
+    energy = _energy(entry)
+    lifetime = energy.data.lifetime
+    assert lifetime is not None
+    assert (_asked(simulator, older), _asked(simulator, recent)) == (1, 1)
+    for _sync in range(2):  # two more syncs: was one request per sync and day
+        await energy.history.async_run(lifetime)
+    assert _asked(simulator, older) == 1
+    assert _asked(simulator, recent) == 2  # the late-upload re-read, once
+    assert energy.underperformance is not None
+    stored = hass_storage[history_store_key(SITE)]["data"]
+    assert stored["empty_days"] == sorted([older.isoformat(), recent.isoformat()])
+    assert stored["refetched"] == [recent.isoformat()]
+
+    # After a restart neither day is asked for again, nor any other.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    simulator.clear_requests()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert _energy(entry).history.last_import is not None
+    assert _backfill_days(simulator) == set()
+
+
+async def test_late_upload_of_an_empty_day_is_stored(
+    recorder_mock: Recorder, hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A recent day first answered without panels gets its data on the one re-read."""
+    site = simulator.site(1000001)
+    recent = backfill_window(simulator.now, site.tz, WINDOW)[-1]
+    _answer_without_panels(simulator, recent)
+    entry = await _setup(hass, simulator)
+    serials = [inv.serial for inv in site.inverters]
+    before = await async_get_panel_history(hass, serials, recent, recent, time_zone=site.tz)
+    assert before[recent] == {}
+    simulator.clear_faults()
+    energy = _energy(entry)
+    assert energy.data.lifetime is not None
+    await energy.history.async_run(energy.data.lifetime)
+    after = await async_get_panel_history(hass, serials, recent, recent, time_zone=site.tz)
+    assert set(after[recent]) == set(serials)
+
+
+async def test_stored_history_state_tolerates_bad_values(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Unreadable stored days are dropped; the stored zone is used as it is."""
+    hass_storage[history_store_key(SITE)] = {
+        "version": 1,
+        "key": history_store_key(SITE),
+        "data": {"time_zone": "Asia/Kolkata", "empty_days": ["no", 5, None], "refetched": 7},
+    }
+    entry = await _setup(hass, simulator)
+    history = _energy(entry).history
+    assert str(history.time_zone) == "Asia/Kolkata"
+    data = hass_storage[history_store_key(SITE)]["data"]
+    assert data["time_zone"] == "Asia/Kolkata"
+    assert data["empty_days"] == data["refetched"] == []
+
+
+async def test_sync_and_actions_load_no_zone_in_the_event_loop(
+    recorder_mock: Recorder, hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """The zone is looked up asynchronously once; nothing history does loads one in the loop."""
+    with ZoneLoadGuard() as guard:
+        entry = await _setup(hass, simulator)
+        energy = _energy(entry)
+        assert energy.data.lifetime is not None
+        simulator.advance(900)
+        await energy.async_refresh()
+        await hass.async_block_till_done(wait_background_tasks=True)
+        await energy.history.async_run(energy.data.lifetime)
+    assert energy.underperformance is not None
+    assert energy.history.time_zone is not None
+    assert guard.loads == []
+
+
+async def test_debug_logs_name_panels_by_alias(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No microinverter serial in the history's debug logs; statistic ids carry aliases."""
+    caplog.set_level(logging.DEBUG, "custom_components.enphase_enlighten")
+    site = simulator.site(1000001)
+    site.inverter_daily_factor[site.inverters[0].serial] = 0.5  # an issue is raised too
+    recent = backfill_window(simulator.now, site.tz, WINDOW)[-1]
+    _answer_without_panels(simulator, recent)
+    entry = await _setup(hass, simulator)
+    energy = _energy(entry)
+    assert energy.data.lifetime is not None
+    await energy.history.async_run(energy.data.lifetime)
+    messages = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("custom_components.enphase_enlighten.history")
+    ]
+    assert f"Writing {PANEL_BACKFILL_DAYS - 1} rows of {DOMAIN}:inverter_device_1_energy" in (
+        messages
+    )
+    serials = {inv.serial for inv in site.inverters}
+    assert not [m for m in messages if any(serial in m for serial in serials)]
+
+
+# Cabin (1000002) has no battery and no charger, so its zone (America/Denver) is only
+# known from the events feed; until then the coordinator reports Home Assistant's.
+CABIN = "1000002"
+
+
+async def _stored_rows(
+    hass: HomeAssistant, statistic_ids: set[str]
+) -> dict[str, list[dict[str, Any]]]:
+    await async_wait_recording_done(hass)
+    rows: dict[str, list[dict[str, Any]]] = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        datetime(2000, 1, 1, tzinfo=UTC),
+        None,
+        statistic_ids,
+        "hour",
+        None,
+        {"state", "sum"},
+    )
+    return rows
+
+
+def _midnights(first: date, last: date, tz: Any) -> set[float]:
+    return {
+        day_start(first + timedelta(days=i), tz).timestamp() for i in range((last - first).days + 1)
+    }
+
+
+async def _assert_rows_in_zone(
+    hass: HomeAssistant, energy: EnergyCoordinator, serials: list[str], tz: Any
+) -> dict[str, list[dict[str, Any]]]:
+    """Every site and panel row starts at a midnight of `tz`; sums run on without a jump."""
+    lifetime = energy.data.lifetime
+    assert lifetime is not None
+    ids = {site_statistic_id(CABIN, flow) for flow in lifetime.series}
+    ids |= {inverter_statistic_id(serial) for serial in serials}
+    stored = await _stored_rows(hass, ids)
+    midnights = _midnights(lifetime.start_date - timedelta(days=1), date.today() + timedelta(1), tz)
+    production = site_statistic_id(CABIN, "production")
+    assert len(stored[production]) > 300
+    for statistic_id, rows in stored.items():
+        assert {row["start"] for row in rows} <= midnights, statistic_id
+        assert rows[0]["sum"] == pytest.approx(rows[0]["state"])
+        for before, row in itertools.pairwise(rows):
+            assert row["sum"] - before["sum"] == pytest.approx(row["state"], abs=1e-6)
+    full = lifetime_rows(lifetime.start_date, lifetime.series["production"], tz)
+    assert [row["start"] for row in stored[production]] == [
+        row["start"].timestamp() for row in full
+    ]
+    assert stored[production][-1]["sum"] == pytest.approx(full[-1].get("sum"))
+    return stored
+
+
+async def test_statistics_keep_their_zone_until_migrated(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    noon_simulator: EnlightenSimulator,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """First import in zone A; the coordinator then learns zone B: rows stay at A's midnights.
+
+    Only the explicit migration moves them (cleared, imported again at B's midnights).
+    """
+    simulator = noon_simulator
+    site = simulator.site(CABIN)
+    serials = sorted(inv.serial for inv in site.inverters)
+    simulator.inject_fault("events/homeowner", status=503)
+    entry = await _setup(hass, simulator, CABIN)
+    energy = _energy(entry)
+    zone_a = energy.history.time_zone
+    assert zone_a is not None
+    assert str(zone_a) == hass.config.time_zone != site.timezone
+    zone_b = site.tz
+    assert day_start(date.today(), zone_a) != day_start(date.today(), zone_b)
+    await _assert_rows_in_zone(hass, energy, serials, zone_a)
+    assert hass_storage[history_store_key(CABIN)]["data"]["time_zone"] == str(zone_a)
+
+    # The events feed answers now: the coordinator reports B, the statistics stay in A.
+    simulator.clear_faults()
+    result = await _refresh_after(hass, simulator, freezer, energy, 900)
+    assert energy.timezone == site.timezone
+    assert energy.history.time_zone is zone_a
+    assert set(result.rows_written.values()) == {1}  # today's rows only, at A's midnight
+    await _assert_rows_in_zone(hass, energy, serials, zone_a)
+
+    # A restart: the coordinator knows B from the start, the statistics keep A.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    simulator.advance(900)
+    freezer.move_to(simulator.now)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    energy = _energy(entry)
+    assert energy.timezone == site.timezone
+    assert str(energy.history.time_zone) == str(zone_a)
+    last = energy.history.last_import
+    assert last is not None
+    assert last.total_rows <= len(last.statistic_ids) * 2  # yesterday/today, not years
+    panels_a = await async_get_panel_history(
+        hass, serials, date.today() - timedelta(days=40), date.today(), time_zone=zone_a
+    )
+    await _assert_rows_in_zone(hass, energy, serials, zone_a)
+
+    # The migration: everything cleared and imported again at B's midnights.
+    moved = await energy.history.async_migrate_time_zone()
+    assert moved is not None
+    assert (moved.old_zone, moved.new_zone) == (str(zone_a), site.timezone)
+    assert moved.lifetime.rows_written[site_statistic_id(CABIN, "production")] > 300
+    assert moved.panels.total_rows == sum(len(day) for day in panels_a.values())
+    assert str(energy.history.time_zone) == site.timezone
+    assert hass_storage[history_store_key(CABIN)]["data"]["time_zone"] == site.timezone
+    await _assert_rows_in_zone(hass, energy, serials, zone_b)
+    panels_b = await async_get_panel_history(
+        hass, serials, date.today() - timedelta(days=40), date.today(), time_zone=zone_b
+    )
+    assert panels_b == panels_a
+    assert await energy.history.async_migrate_time_zone(site.timezone) is None
+
+    # From here on the syncs write in B: today's rows only.
+    after = await _refresh_after(hass, simulator, freezer, energy, 900)
+    assert set(after.rows_written.values()) == {1}
+    await _assert_rows_in_zone(hass, energy, serials, zone_b)

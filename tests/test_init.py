@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
@@ -248,7 +249,7 @@ async def test_unload_leaves_nothing_behind(
 
 
 async def test_micros_only_site_never_calls_battery_or_ev(
-    hass: HomeAssistant, simulator: EnlightenSimulator
+    hass: HomeAssistant, simulator: EnlightenSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
     """A site without battery or charger makes zero battery/EV requests, even over time."""
     entry = await create_entry(
@@ -260,8 +261,9 @@ async def test_micros_only_site_never_calls_battery_or_ev(
     assert runtime.site is None
     assert runtime.ev is None
     simulator.clear_requests()
-    for hours in (1, 2, 3):
-        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=hours))
+    for _ in range(3 * 12):
+        freezer.tick(timedelta(minutes=5))
+        async_fire_time_changed(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
     paths = [r.path for r in simulator.requests]
     assert any("lifetime_energy" in p for p in paths)

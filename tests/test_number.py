@@ -9,8 +9,9 @@ from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.number import DOMAIN as NUMBER_DOMAIN
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 
 from tests.controls import (
     EV_SN,
@@ -74,6 +75,58 @@ async def test_current_while_idle_is_sent_with_the_next_start(
     assert json.loads(start.body) == {"connectorId": 1, "chargingLevel": 16}
     assert simulator.site(SITE).chargers[EV_SN].charging_level == 16
     assert float(state_of(hass, CURRENT)) == 16
+
+
+async def _start_charging(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        SWITCH_DOMAIN,
+        SERVICE_TURN_ON,
+        {ATTR_ENTITY_ID: "switch.iq_ev_charger_charging"},
+        blocking=True,
+    )
+
+
+async def test_chosen_current_survives_a_reload(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """The current chosen while idle is restored and still goes out with the next start."""
+    entry = await setup_site(hass, simulator)
+    await _set(hass, CURRENT, 16)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    settings = entry.runtime_data.ev_settings
+    assert settings is not None
+    assert settings.desired_amps == {EV_SN: 16}
+    assert float(state_of(hass, CURRENT)) == 16
+    simulator.clear_requests()
+    await _start_charging(hass)
+    [start] = simulator.requests_to("start_charging", "POST")
+    assert json.loads(start.body)["chargingLevel"] == 16
+
+
+def _restored_current(amps: float | None) -> tuple[State, dict[str, float | str | None]]:
+    return State(CURRENT, str(amps)), {
+        "native_max_value": 32,
+        "native_min_value": 6,
+        "native_step": 1,
+        "native_unit_of_measurement": "A",
+        "native_value": amps,
+    }
+
+
+@pytest.mark.parametrize(("restored", "expected"), [(20, {EV_SN: 20}), (40, {}), (None, {})])
+async def test_restored_current_must_fit_the_charger(
+    hass: HomeAssistant,
+    simulator: EnlightenSimulator,
+    restored: float | None,
+    expected: dict[str, int],
+) -> None:
+    """Only a current within the charger's limits comes back; none chosen stays none."""
+    mock_restore_cache_with_extra_data(hass, [_restored_current(restored)])
+    entry = await setup_site(hass, simulator)
+    settings = entry.runtime_data.ev_settings
+    assert settings is not None
+    assert settings.desired_amps == expected
 
 
 async def test_current_while_charging_is_applied_at_once(
@@ -157,6 +210,24 @@ async def test_backup_reserve_shows_pending_then_applied(
     profile = hass.states.get(PROFILE)
     assert profile is not None
     assert profile.attributes["pending_change"] is False
+
+
+async def test_reserve_without_a_profile_is_a_clear_error(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """The reserve goes out with the profile: unknown profile, a translated error, not silence."""
+    entry = await setup_site(hass, simulator)
+    body = json.dumps({"data": {"batteryBackupPercentage": 20}})
+    simulator.inject_fault("batteryConfig/api/v1/profile/", method="GET", status=200, body=body)
+    site = entry.runtime_data.site
+    assert site is not None
+    await site.async_refresh()
+    assert float(state_of(hass, RESERVE)) == 20
+    simulator.clear_requests()
+    with pytest.raises(HomeAssistantError) as err:
+        await _set(hass, RESERVE, 35)
+    assert err.value.translation_key == "reserve_profile_unknown"
+    assert simulator.requests_to("profile", "PUT") == []
 
 
 async def test_reserve_below_ten_is_refused(

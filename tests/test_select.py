@@ -123,6 +123,28 @@ async def test_profile_keeps_reserve(hass: HomeAssistant, simulator: EnlightenSi
     assert json.loads(put.body) == {"profile": "cost_savings", "batteryBackupPercentage": 20}
 
 
+async def test_profile_keeps_a_zero_reserve(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A site at 0 % keeps 0 % with the new profile (not the 10 % floor of user input)."""
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.reserve = 0
+    await setup_site(hass, simulator)
+    # The simulator's own floor is 10 %: let it take this one as the cloud of the site would.
+    simulator.inject_fault(
+        "batteryConfig/api/v1/profile/",
+        method="PUT",
+        status=200,
+        body='{"message": "success"}',
+        count=1,
+    )
+    simulator.clear_requests()
+    await _select(hass, PROFILE, "savings")
+    [put] = simulator.requests_to("profile", "PUT")
+    assert json.loads(put.body) == {"profile": "cost_savings", "batteryBackupPercentage": 0}
+
+
 async def test_profile_options_follow_site_settings(
     hass: HomeAssistant, simulator: EnlightenSimulator
 ) -> None:

@@ -293,6 +293,43 @@ async def test_battery_and_grid_values(
     assert entry.runtime_data.site is not None
 
 
+@pytest.mark.parametrize(
+    ("payload", "events", "seconds"),
+    [
+        # The cloud's totals of the history it keeps.
+        ({"total_records": 4, "total_backup": 307}, "4", 307),
+        # Without them, the figures of the listed (windowed) events.
+        ({}, "2", 195),
+    ],
+)
+async def test_backup_figures_have_no_state_class(
+    hass: HomeAssistant,
+    sim: EnlightenSimulator,
+    payload: dict[str, int],
+    events: str,
+    seconds: int,
+) -> None:
+    """Counts and sums over a history that forgets old events can drop: no statistics."""
+    histories = [
+        {"start_time": "2025-10-17T14:38:30+11:00", "duration": 121},
+        {"start_time": "2025-10-16T18:30:09+11:00", "duration": 74},
+    ]
+    sim.inject_fault(
+        "battery_backup_history",
+        status=200,
+        body=json.dumps(payload | {"histories": histories}),
+    )
+    await setup_site(hass, sim)
+    count = hass.states.get("sensor.demo_home_backup_events")
+    duration = hass.states.get("sensor.demo_home_total_backup_time")
+    assert count is not None
+    assert duration is not None
+    assert count.state == events
+    assert float(duration.state) == pytest.approx(seconds / 60)
+    assert "state_class" not in count.attributes
+    assert "state_class" not in duration.attributes
+
+
 def test_enum_value() -> None:
     """Cloud enums map onto the option lists; unknown values become None."""
     assert enum_value("SUSPENDED_EV", ["suspended_ev"]) == "suspended_ev"

@@ -22,6 +22,7 @@ from custom_components.enphase_enlighten.history.actions import (
     SERVICE_GET_CHARGING_SESSIONS,
 )
 from tests.helpers import create_entry, setup_integration
+from tests.history_helpers import ZoneLoadGuard
 from tests.simulator import (
     DEMO_EMAIL,
     DEMO_PASSWORD,
@@ -171,6 +172,25 @@ async def test_sessions_action_refuses_bad_input(
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, config_entry_id=cabin.entry_id, start_date=today)
     assert err.value.translation_key == "no_charger"
+
+
+async def test_sessions_action_loads_no_zone_in_the_event_loop(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """The site's zone (for today's date) is looked up asynchronously, off the loop."""
+    entry = await _setup(hass, simulator)
+    today = simulator.site(1000001).today()
+    with ZoneLoadGuard() as guard:
+        response = await _call(
+            hass,
+            config_entry_id=entry.entry_id,
+            start_date=(today - timedelta(days=30)).isoformat(),
+        )
+    assert guard.loads == []
+    assert response["end_date"] == today.isoformat()  # today at the site
+    assert [r["session_id"] for r in response["sessions"]] == [
+        str(s.session_id) for s in _sim_sessions(simulator, today - timedelta(days=30), today)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,10 @@
 
 Against the simulator (frozen clock): a refresh that brings nothing new writes
 no state, while a new value, an availability change or a control value that the
-cloud did not take are still written. The lifetime energy reader gives the same
-result as a full parse, also when an old bucket arrives late.
+cloud did not take are still written; a control value the cloud confirms is not
+written twice; refreshes that bring no new device build no entities. The
+lifetime energy reader gives the same result as a full parse, also when an old
+bucket arrives late.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -25,11 +28,14 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 
 from custom_components.enphase_enlighten.api import EnlightenClient, InvalidResponse, LifetimeEnergy
 from custom_components.enphase_enlighten.api.models_site import REPARSED_TAIL, LifetimeEnergyReader
 from custom_components.enphase_enlighten.coordinator.base import STALE_AFTER_FAILURES
+from custom_components.enphase_enlighten.descriptions.common import EnlightenSourceEntity
 from tests.controls import (
+    EV_SN,
     SITE,
     mock_recorder_before_hass,  # noqa: F401
     setup_site,
@@ -44,31 +50,110 @@ LIFETIME_PRODUCTION = "sensor.demo_home_lifetime_production"
 BATTERY_LEVEL = "sensor.demo_home_battery_level"
 SHUTDOWN = "number.demo_home_battery_shutdown_level"
 INVERTER_STATUS = "sensor.iq8m_001001_status"
+CHARGER_SESSION_ENERGY = "sensor.iq_ev_charger_session_energy"
 
 
 class Writes:
-    """State writes of the integration's entities, by kind."""
+    """State writes of the integration's entities, in the order they came.
+
+    Every write fires one of two events: ``state_changed`` when the state or its
+    attributes differ from what the state machine holds, ``state_reported`` when
+    they are the same.
+    """
 
     def __init__(self, hass: HomeAssistant) -> None:
-        self.changed: list[str] = []
-        self.reported: list[str] = []
-        hass.bus.async_listen(EVENT_STATE_CHANGED, self._on(self.changed))
+        self.writes: list[tuple[str, str]] = []
+        hass.bus.async_listen(EVENT_STATE_CHANGED, self._on("changed"))
         hass.bus.async_listen(
-            EVENT_STATE_REPORTED, self._on(self.reported), event_filter=callback(lambda _: True)
+            EVENT_STATE_REPORTED, self._on("reported"), event_filter=callback(lambda _: True)
         )
 
-    def _on(self, into: list[str]) -> Any:
+    def _on(self, kind: str) -> Any:
         @callback
         def listener(event: Event[Any]) -> None:
-            into.append(event.data["entity_id"])
+            self.writes.append((kind, event.data["entity_id"]))
 
         return listener
+
+    @property
+    def changed(self) -> list[str]:
+        """The entities whose state changed, once per write."""
+        return [entity_id for kind, entity_id in self.writes if kind == "changed"]
+
+    @property
+    def reported(self) -> list[str]:
+        """The entities written with the state they already had, once per write."""
+        return [entity_id for kind, entity_id in self.writes if kind == "reported"]
+
+    def of(self, entity_id: str) -> list[str]:
+        """The kinds of the writes of one entity."""
+        return [kind for kind, written in self.writes if written == entity_id]
+
+
+@pytest.fixture
+def constructions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The entities built (sensors, binary sensors, local readings), by description key."""
+    built: list[str] = []
+    original = EnlightenSourceEntity.__init__
+
+    def counting(self: EnlightenSourceEntity[Any], *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        built.append(self.entity_description.key)
+
+    monkeypatch.setattr(EnlightenSourceEntity, "__init__", counting)
+    yield built
+
+
+def _entity_ids(hass: HomeAssistant, entry_id: str) -> set[str]:
+    return {e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry_id)}
+
+
+async def test_unchanged_refresh_writes_nothing(
+    hass: HomeAssistant, sim: EnlightenSimulator
+) -> None:
+    """Refreshes, and updates of every entity with the data it already shows, write no state.
+
+    Home Assistant's clock is frozen too (``sim``): durations since a time stay put.
+    """
+    entry = await setup_site(hass, sim)
+    runtime = entry.runtime_data
+    ours = _entity_ids(hass, entry.entry_id)
+    assert len(ours) > 100
+    writes = Writes(hass)
+    for coordinator in runtime.coordinators:
+        await coordinator.async_refresh()
+        # Whether the data compared equal or not: every entity is told to update.
+        coordinator.async_update_listeners()
+    await hass.async_block_till_done()
+    assert writes.changed == []
+    assert writes.reported == []
+    # What is compared is the state the state machine holds: set another one
+    # behind the entity's back and the next update writes its own again.
+    assert BATTERY_LEVEL in ours
+    level = state_of(hass, BATTERY_LEVEL)
+    hass.states.async_set(BATTERY_LEVEL, "1")
+    assert runtime.site is not None
+    runtime.site.async_update_listeners()
+    await hass.async_block_till_done()
+    assert state_of(hass, BATTERY_LEVEL) == level
+    assert writes.changed == [BATTERY_LEVEL, BATTERY_LEVEL]
+    # The attributes too: one more than the entity shows is written away.
+    shown = hass.states.get(BATTERY_LEVEL)
+    assert shown is not None
+    hass.states.async_set(BATTERY_LEVEL, level, {**shown.attributes, "extra": 1})
+    runtime.site.async_update_listeners()
+    await hass.async_block_till_done()
+    rewritten = hass.states.get(BATTERY_LEVEL)
+    assert rewritten is not None
+    assert rewritten.attributes == shown.attributes
+    assert writes.changed == [BATTERY_LEVEL] * 4
+    assert writes.reported == []
 
 
 async def test_refresh_writes_only_what_changed(
     hass: HomeAssistant, simulator: EnlightenSimulator
 ) -> None:
-    """New energy data rewrites the entities whose values moved, and no other."""
+    """New energy data rewrites the entities whose values moved, each once, and no other."""
     entry = await setup_site(hass, simulator)
     energy = entry.runtime_data.energy
     # Entities were added with the setup's data; one refresh with news is a baseline.
@@ -84,18 +169,19 @@ async def test_refresh_writes_only_what_changed(
     assert total is not None
     assert total > shown
     assert float(state_of(hass, LIFETIME_PRODUCTION)) == pytest.approx(total)
-    assert LIFETIME_PRODUCTION in writes.changed
+    assert writes.of(LIFETIME_PRODUCTION) == ["changed"]
     # The microinverter statuses did not change: not rewritten (a write of an
     # unchanged state would be reported).
     assert state_of(hass, INVERTER_STATUS) == "normal"
-    assert INVERTER_STATUS not in writes.changed
+    assert writes.of(INVERTER_STATUS) == []
     assert writes.reported == []
+    assert len(set(writes.changed)) == len(writes.changed)
 
 
 async def test_going_stale_and_back_is_written(
     hass: HomeAssistant, simulator: EnlightenSimulator
 ) -> None:
-    """Unavailable after the failures in a row, then the same value again, both written."""
+    """Unavailable after the failures in a row, then the same value again, each written once."""
     entry = await setup_site(hass, simulator)
     site = entry.runtime_data.site
     assert site is not None
@@ -103,19 +189,29 @@ async def test_going_stale_and_back_is_written(
     await hass.async_block_till_done()
     level = state_of(hass, BATTERY_LEVEL)
     assert level != STATE_UNAVAILABLE
+    writes = Writes(hass)
     for path in ("battery_status", "batteryConfig", "grid_control_check", "off_grid"):
         simulator.inject_fault(path, status=502)
     for _ in range(STALE_AFTER_FAILURES - 1):
         await site.async_refresh()
         await hass.async_block_till_done()
         assert state_of(hass, BATTERY_LEVEL) == level
+    assert writes.of(BATTERY_LEVEL) == []
     await site.async_refresh()
     await hass.async_block_till_done()
     assert state_of(hass, BATTERY_LEVEL) == STATE_UNAVAILABLE
+    assert writes.of(BATTERY_LEVEL) == ["changed"]
+    # Still failing: still unavailable, nothing more to write.
+    await site.async_refresh()
+    await hass.async_block_till_done()
+    assert state_of(hass, BATTERY_LEVEL) == STATE_UNAVAILABLE
+    assert writes.of(BATTERY_LEVEL) == ["changed"]
     simulator.clear_faults()
     await site.async_refresh()
     await hass.async_block_till_done()
     assert state_of(hass, BATTERY_LEVEL) == level
+    assert writes.of(BATTERY_LEVEL) == ["changed", "changed"]
+    assert writes.reported == []
 
 
 async def test_value_the_cloud_did_not_take_is_replaced(
@@ -134,6 +230,7 @@ async def test_value_the_cloud_did_not_take_is_replaced(
     assert float(state_of(hass, SHUTDOWN)) == 15
     # The cloud accepts the request but keeps the old level.
     simulator.inject_fault("batterySettings", method="PUT", status=200, body="{}")
+    writes = Writes(hass)
     await hass.services.async_call(
         NUMBER_DOMAIN,
         SERVICE_SET_VALUE,
@@ -148,6 +245,66 @@ async def test_value_the_cloud_did_not_take_is_replaced(
     await site.async_refresh()
     await hass.async_block_till_done()
     assert float(state_of(hass, SHUTDOWN)) == 15
+    assert writes.of(SHUTDOWN) == ["changed", "changed"]
+
+
+async def test_value_the_cloud_took_is_written_once(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A control's own write shows the new value; the refreshes that confirm it write nothing."""
+    entry = await setup_site(hass, simulator)
+    site = entry.runtime_data.site
+    assert site is not None
+    assert float(state_of(hass, SHUTDOWN)) == 15
+    writes = Writes(hass)
+    await hass.services.async_call(
+        NUMBER_DOMAIN,
+        SERVICE_SET_VALUE,
+        {ATTR_ENTITY_ID: SHUTDOWN, ATTR_VALUE: 20},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    assert battery.very_low_soc == 20
+    # The command asked for a refresh; it has run and read the new level.
+    assert site.data.battery_settings is not None
+    assert site.data.battery_settings.very_low_soc == 20
+    assert float(state_of(hass, SHUTDOWN)) == 20
+    assert writes.of(SHUTDOWN) == ["changed"]
+    simulator.advance(3600)
+    await site.async_refresh()
+    await hass.async_block_till_done()
+    assert float(state_of(hass, SHUTDOWN)) == 20
+    assert writes.of(SHUTDOWN) == ["changed"]
+
+
+async def test_charging_refreshes_build_no_entities(
+    hass: HomeAssistant, simulator: EnlightenSimulator, constructions: list[str]
+) -> None:
+    """EV refreshes while a car charges update the charger's sensors without building any."""
+    entry = await setup_site(hass, simulator)
+    ev = entry.runtime_data.ev
+    assert ev is not None
+    assert constructions  # the setup built the entities through the counted constructor
+    charger = simulator.site(SITE).chargers[EV_SN]
+    charger.plugged_in = True
+    charger.charging = True
+    simulator.tick()
+    constructions.clear()
+    writes = Writes(hass)
+    energies: list[float] = []
+    for _ in range(6):
+        simulator.advance(15)
+        await ev.async_refresh()
+        await hass.async_block_till_done()
+        energies.append(float(state_of(hass, CHARGER_SESSION_ENERGY)))
+    assert ev.last_update_success
+    assert state_of(hass, "sensor.iq_ev_charger_connector_status") == "charging"
+    assert energies == sorted(energies)
+    assert energies[-1] > energies[0]
+    assert CHARGER_SESSION_ENERGY in writes.changed
+    assert constructions == []
 
 
 async def test_late_bucket_raises_the_total(

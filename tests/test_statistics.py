@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import math
@@ -16,6 +15,7 @@ import pytest
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.models import StatisticMeanType
 from homeassistant.components.recorder.statistics import get_metadata, statistics_during_period
+from homeassistant.components.recorder.tasks import SynchronizeTask
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -29,6 +29,11 @@ from custom_components.enphase_enlighten.api import (
     UnavailableError,
 )
 from custom_components.enphase_enlighten.const import DOMAIN
+from custom_components.enphase_enlighten.history.aliases import (
+    alias,
+    inverter_log_ids,
+    serial_aliases,
+)
 from custom_components.enphase_enlighten.history.panel_health import detect_underperforming
 from custom_components.enphase_enlighten.history.panel_statistics import (
     MAX_PANEL_BACKFILL_DAYS,
@@ -36,18 +41,22 @@ from custom_components.enphase_enlighten.history.panel_statistics import (
     async_get_panel_history,
     async_import_panel_history,
     async_import_panel_statistics,
+    async_read_all_panel_history,
     backfill_window,
 )
 from custom_components.enphase_enlighten.history.statistics import (
     RESTART_CHECK_DAYS,
     LifetimeImportMemory,
+    async_clear_statistics,
     async_import_lifetime_statistics,
+    async_resolve_time_zone,
     day_start,
     inverter_statistic_id,
     lifetime_rows,
-    resolve_time_zone,
     site_statistic_id,
+    time_zone_key,
 )
+from tests.history_helpers import ZoneLoadGuard
 from tests.simulator import DEMO_EMAIL, DEMO_PASSWORD, EnlightenSimulator
 from tests.simulator.energy import lifetime_payload
 
@@ -205,11 +214,16 @@ async def test_import_half_hour_zone_and_statistic_ids(
 async def test_resolve_time_zone(hass: HomeAssistant, caplog: pytest.LogCaptureFixture) -> None:
     """A site zone wins; an unknown one falls back to Home Assistant's with a warning."""
     await hass.config.async_set_time_zone("Europe/Paris")
-    assert resolve_time_zone(hass, SYDNEY) is SYDNEY
-    assert resolve_time_zone(hass, "Australia/Sydney") == SYDNEY
-    assert resolve_time_zone(hass, None) == ZoneInfo("Europe/Paris")
-    assert resolve_time_zone(hass, "Mars/Olympus") == ZoneInfo("Europe/Paris")
+    assert await async_resolve_time_zone(hass, SYDNEY) is SYDNEY
+    assert await async_resolve_time_zone(hass, "Australia/Sydney") == SYDNEY
+    assert await async_resolve_time_zone(hass, None) == ZoneInfo("Europe/Paris")
+    assert await async_resolve_time_zone(hass, "Mars/Olympus") == ZoneInfo("Europe/Paris")
     assert "Unknown site time zone" in caplog.text
+    caplog.clear()
+    assert await async_resolve_time_zone(hass, "../etc/passwd") == ZoneInfo("Europe/Paris")
+    assert "Unknown site time zone" in caplog.text
+    assert time_zone_key(SYDNEY) == "Australia/Sydney"
+    assert time_zone_key(UTC) == "UTC"
 
 
 async def test_panel_statistics_day_by_day_out_of_order_and_idempotent(
@@ -408,12 +422,13 @@ async def test_read_waits_for_recorder_but_not_forever(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A stuck recorder queue delays an import by a bounded time only."""
-    never: asyncio.Future[None] = hass.loop.create_future()
-
-    async def stuck() -> None:
-        await never
-
-    monkeypatch.setattr(recorder_mock, "async_block_till_done", stuck)
+    queue = recorder_mock.queue_task
+    # The recorder never gets to the task a read waits for.
+    monkeypatch.setattr(
+        recorder_mock,
+        "queue_task",
+        lambda task: None if isinstance(task, SynchronizeTask) else queue(task),
+    )
     monkeypatch.setattr(
         "custom_components.enphase_enlighten.history.statistics.RECORDER_WAIT_SECONDS", 0.01
     )
@@ -526,3 +541,125 @@ async def test_lifetime_memory_edges(recorder_mock: Recorder, hass: HomeAssistan
     )
     assert moved.rows_written == {production: 40, evse: 5}
     assert moved.rows_read > 0
+
+
+class _EmptyDayClient:
+    """2.14 answers every day but `empty` with one panel, `empty` without any."""
+
+    def __init__(self, empty: date) -> None:
+        self.empty = empty
+        self.asked: list[date] = []
+
+    async def inverter_energy(self, site_id: str, start: date, end: date) -> dict[str, float]:
+        self.asked.append(start)
+        return {} if start == self.empty else {"1": 1000.0}
+
+
+async def test_panel_backfill_days_answered_without_panels(
+    recorder_mock: Recorder, hass: HomeAssistant
+) -> None:
+    """An empty answer stores nothing, is reported, and passed back is not asked again."""
+    now = datetime(2026, 3, 10, 12, tzinfo=SYDNEY)
+    window = backfill_window(now, SYDNEY, 4)
+    cloud = _EmptyDayClient(window[1])
+    client: Any = cloud
+    kwargs: dict[str, Any] = {"days": 4, "serial_by_id": {"1": "S1"}, "time_zone": SYDNEY}
+    first = await async_backfill_panel_history(hass, client, SITE, now=now, **kwargs)
+    assert first.days_fetched == tuple(window)
+    assert first.empty_days == (window[1],)
+    assert first.history[window[1]] == {}
+
+    # Without the answer remembered the day looks missing; with it, nothing is asked.
+    cloud.asked.clear()
+    again = await async_backfill_panel_history(hass, client, SITE, now=now, **kwargs)
+    assert cloud.asked == [window[1]]
+    assert again.empty_days == (window[1],)
+    cloud.asked.clear()
+    answered = await async_backfill_panel_history(
+        hass, client, SITE, now=now, answered={window[1]}, **kwargs
+    )
+    assert (cloud.asked, answered.requests, answered.empty_days) == ([], 0, ())
+    # A re-read asks again, answered or not; late data arrived, so the day is stored now.
+    cloud.empty = date.min
+    late = await async_backfill_panel_history(
+        hass, client, SITE, now=now, answered={window[1]}, refetch=[window[1]], **kwargs
+    )
+    assert cloud.asked == [window[1]]
+    assert late.empty_days == ()
+    assert late.imported.rows_written == {inverter_statistic_id("S1"): 3}  # that day, the sums
+
+
+def _load_zone(key: str) -> object:
+    return ZoneInfo(key)
+
+
+async def test_zone_names_are_looked_up_off_the_event_loop(
+    recorder_mock: Recorder, hass: HomeAssistant
+) -> None:
+    """Zones given by name are loaded in the executor, never in the event loop."""
+    zone = "America/St_Johns"
+    lifetime = LifetimeEnergy(date(2025, 3, 1), None, None, {"production": [1000.0, 2000.0]})
+    day = date(2025, 3, 1)
+    client: Any = _EmptyDayClient(day)
+    now = datetime(2025, 3, 5, 12, tzinfo=UTC)
+    with ZoneLoadGuard() as guard:
+        await async_import_lifetime_statistics(hass, "9", lifetime, time_zone=zone)
+        await async_import_lifetime_statistics(hass, "9", lifetime)  # Home Assistant's
+        await async_import_panel_statistics(hass, "9", day, {"Z1": 500.0}, time_zone=zone)
+        await async_get_panel_history(hass, ["Z1"], day, day, time_zone=zone)
+        await async_backfill_panel_history(
+            hass, client, "9", days=2, serial_by_id={"1": "Z1"}, time_zone=zone, now=now
+        )
+    assert guard.loads == []
+
+    # The guard itself: a load in the loop is seen, the same load in the executor is not.
+    with ZoneLoadGuard(watch=(_load_zone,)) as guard:
+        _load_zone(zone)
+        await hass.async_add_executor_job(_load_zone, zone)
+    assert guard.loads == [("_load_zone", zone)]
+
+
+def test_serial_aliases_and_logged_ids() -> None:
+    """Serials become device_<n> in sorted order, as in the diagnostics."""
+    aliases = serial_aliases(["482B", "482A", "482B"])
+    assert aliases == {"482A": "device_1", "482B": "device_2"}
+    assert alias("482C", aliases) == "device_?"
+    assert inverter_log_ids(["482B"], aliases) == {
+        inverter_statistic_id("482B"): f"{DOMAIN}:inverter_device_2_energy"
+    }
+
+
+async def test_panel_import_logs_aliases_not_serials(
+    recorder_mock: Recorder, hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The debug log of a per-panel import names statistic ids by alias."""
+    caplog.set_level(logging.DEBUG, "custom_components.enphase_enlighten.history")
+    day = date(2026, 1, 10)
+    await async_import_panel_statistics(
+        hass, SITE, day, {"482200001": 1000.0, "482200002": 900.0}, time_zone=SYDNEY
+    )
+    await async_import_panel_history(
+        hass, SITE, {day: {"482200003": 1.0}}, time_zone=SYDNEY, aliases={"482200003": "device_7"}
+    )
+    history = "custom_components.enphase_enlighten.history"
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith(history)]
+    assert f"Writing 1 rows of {DOMAIN}:inverter_device_1_energy" in messages
+    assert f"Writing 1 rows of {DOMAIN}:inverter_device_2_energy" in messages
+    assert f"Writing 1 rows of {DOMAIN}:inverter_device_7_energy" in messages
+    assert not [m for m in messages if "4822000" in m]
+
+
+async def test_read_all_panel_history_and_clear(
+    recorder_mock: Recorder, hass: HomeAssistant
+) -> None:
+    """All stored per-panel days read back in their zone; rows of another zone left out."""
+    kolkata = ZoneInfo("Asia/Kolkata")  # midnight not on a UTC hour: rows start before it
+    days = {date(2026, 1, 10): {"A1": 1000.0, "B2": 500.0}, date(2026, 1, 12): {"A1": 250.0}}
+    await async_import_panel_history(hass, SITE, days, time_zone=kolkata)
+    assert await async_read_all_panel_history(hass, ["A1", "B2"], kolkata) == days
+    assert await async_read_all_panel_history(hass, ["A1", "B2"], SYDNEY) == {}
+    async_clear_statistics(hass, [inverter_statistic_id("A1")])
+    async_clear_statistics(hass, [])
+    assert await async_read_all_panel_history(hass, ["A1", "B2"], kolkata) == {
+        date(2026, 1, 10): {"B2": 500.0}
+    }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import (
@@ -16,11 +18,15 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.enphase_enlighten.const import DOMAIN
+from custom_components.enphase_enlighten.repairs import itc_issue_id
 from tests.controls import (
     EV_SN,
     SITE,
@@ -267,35 +273,163 @@ async def test_session_auth_shows_requested_value(
     assert state_of(hass, APP_AUTH) == STATE_UNAVAILABLE
 
 
-async def test_charge_from_grid_sends_the_disclaimer(
+def _settings_puts(simulator: EnlightenSimulator) -> list[dict[str, Any]]:
+    return [json.loads(r.body) for r in simulator.requests_to("batterySettings", "PUT")]
+
+
+def _itc_issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, itc_issue_id(entry.entry_id))
+
+
+async def _refuse_without_disclaimer(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> MockConfigEntry:
+    entry = await setup_site(hass, simulator)
+    simulator.clear_requests()
+    with pytest.raises(ServiceValidationError) as err:
+        await _switch(hass, CFG, True)
+    assert err.value.translation_key == "itc_disclaimer_required"
+    return entry
+
+
+async def test_charge_from_grid_is_refused_without_the_disclaimer(
     hass: HomeAssistant, simulator: EnlightenSimulator
 ) -> None:
-    """Turning charge-from-grid on accepts the disclaimer it needs; off sends one key."""
-    await setup_site(hass, simulator)
+    """The disclaimer is never accepted for the user: refused, and a repair explains it."""
+    entry = await _refuse_without_disclaimer(hass, simulator)
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    assert _settings_puts(simulator) == []
+    assert battery.accepted_itc_disclaimer is None
+    assert not battery.charge_from_grid
+    assert state_of(hass, CFG) == "off"
+    issue = _itc_issue(hass, entry)
+    assert issue is not None
+    assert issue.is_fixable
+    assert issue.translation_key == "itc_disclaimer"
+    assert issue.translation_placeholders == {"site_name": "Demo Home"}
+
+
+async def test_repair_flow_accepts_the_disclaimer_and_turns_on(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """Only the user's confirmation sends the acceptance (at that time) and turns it on."""
+    entry = await _refuse_without_disclaimer(hass, simulator)
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    assert await async_setup_component(hass, REPAIRS_DOMAIN, {})
+    manager = hass.data[REPAIRS_DOMAIN]["flow_manager"]
+    result = await manager.async_init(DOMAIN, context={"issue_id": itc_issue_id(entry.entry_id)})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"] == {"site_name": "Demo Home"}
+    assert _settings_puts(simulator) == []
+
+    before = dt_util.utcnow()
+    result = await manager.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    [put] = _settings_puts(simulator)
+    assert put["chargeFromGrid"] is True
+    accepted = dt_util.parse_datetime(put["acceptedItcDisclaimer"])
+    assert accepted is not None
+    assert before - timedelta(seconds=1) <= accepted <= dt_util.utcnow()
+    assert battery.charge_from_grid
+    assert battery.accepted_itc_disclaimer == put["acceptedItcDisclaimer"]
+    await hass.async_block_till_done()
+    assert _itc_issue(hass, entry) is None
+    assert state_of(hass, CFG) == "on"
+
+
+async def test_repair_flow_shows_a_refused_acceptance(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """When Enlighten does not take it, the form says so and the issue stays."""
+    entry = await _refuse_without_disclaimer(hass, simulator)
+    assert await async_setup_component(hass, REPAIRS_DOMAIN, {})
+    manager = hass.data[REPAIRS_DOMAIN]["flow_manager"]
+    result = await manager.async_init(DOMAIN, context={"issue_id": itc_issue_id(entry.entry_id)})
+    simulator.inject_fault("batterySettings", method="PUT", status=503, count=1)
+    result = await manager.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "send_failed"}
+    assert "error" in result["description_placeholders"]
+    assert _itc_issue(hass, entry) is not None
     battery = simulator.site(SITE).battery
     assert battery is not None
     assert battery.accepted_itc_disclaimer is None
+
+
+async def test_repair_flow_of_an_unloaded_entry_aborts(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """Nothing can be sent for an entry that is not loaded."""
+    entry = await _refuse_without_disclaimer(hass, simulator)
+    assert await async_setup_component(hass, REPAIRS_DOMAIN, {})
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    simulator.clear_requests()
+    manager = hass.data[REPAIRS_DOMAIN]["flow_manager"]
+    result = await manager.async_init(DOMAIN, context={"issue_id": itc_issue_id(entry.entry_id)})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "entry_not_loaded"
+    assert _settings_puts(simulator) == []
+
+
+async def test_disclaimer_accepted_in_the_app_clears_the_issue(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """Once the battery settings carry an acceptance, the repair goes away by itself."""
+    entry = await _refuse_without_disclaimer(hass, simulator)
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.accepted_itc_disclaimer = "2025-10-16T08:45:14.230Z"
+    site = entry.runtime_data.site
+    assert site is not None
+    site.async_update_listeners()
+    assert _itc_issue(hass, entry) is not None
+    await site.async_request_refresh()
+    await hass.async_block_till_done()
+    assert _itc_issue(hass, entry) is None
+
+
+async def test_disclaimer_accepted_meanwhile_is_read_fresh(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """Accepted in the app after the last read: the switch turns on with that acceptance."""
+    entry = await setup_site(hass, simulator)
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.accepted_itc_disclaimer = "2025-10-16T08:45:14.230Z"
     simulator.clear_requests()
     await _switch(hass, CFG, True)
-    [put] = simulator.requests_to("batterySettings", "PUT")
-    body = json.loads(put.body)
-    assert body["chargeFromGrid"] is True
-    assert body["acceptedItcDisclaimer"]
+    assert _settings_puts(simulator) == [
+        {"chargeFromGrid": True, "acceptedItcDisclaimer": "2025-10-16T08:45:14.230Z"}
+    ]
     assert battery.charge_from_grid
-    assert battery.accepted_itc_disclaimer == body["acceptedItcDisclaimer"]
+    assert state_of(hass, CFG) == "on"
+    assert _itc_issue(hass, entry) is None
+
+
+async def test_charge_from_grid_with_the_disclaimer_accepted_before(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """An acceptance the site gave earlier is sent back with on; off sends one key."""
+    battery = simulator.site(SITE).battery
+    assert battery is not None
+    battery.accepted_itc_disclaimer = "2025-10-16T08:45:14.230Z"
+    await setup_site(hass, simulator)
+    simulator.clear_requests()
+    await _switch(hass, CFG, True)
+    assert _settings_puts(simulator) == [
+        {"chargeFromGrid": True, "acceptedItcDisclaimer": "2025-10-16T08:45:14.230Z"}
+    ]
+    assert battery.charge_from_grid
     assert state_of(hass, CFG) == "on"
 
     simulator.clear_requests()
     await _switch(hass, CFG, False)
-    [put] = simulator.requests_to("batterySettings", "PUT")
-    assert json.loads(put.body) == {"chargeFromGrid": False}
+    assert _settings_puts(simulator) == [{"chargeFromGrid": False}]
     assert not battery.charge_from_grid
-
-    # Once accepted, the stored acceptance is sent again.
-    simulator.clear_requests()
-    await _switch(hass, CFG, True)
-    [put] = simulator.requests_to("batterySettings", "PUT")
-    assert json.loads(put.body)["acceptedItcDisclaimer"] == battery.accepted_itc_disclaimer
+    assert battery.accepted_itc_disclaimer == "2025-10-16T08:45:14.230Z"
 
 
 async def test_charge_from_grid_schedule(

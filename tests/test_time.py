@@ -10,9 +10,11 @@ from homeassistant.components.time import ATTR_TIME, SERVICE_SET_VALUE
 from homeassistant.components.time import DOMAIN as TIME_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_platform
 
-from custom_components.enphase_enlighten.time import format_hhmm, parse_hhmm
+from custom_components.enphase_enlighten.const import DOMAIN
+from custom_components.enphase_enlighten.time import ScheduleTime, format_hhmm, parse_hhmm
 from tests.controls import (
     EV_SN,
     SITE,
@@ -76,6 +78,28 @@ async def test_schedule_time_unavailable_without_custom_slot(
     await setup_site(hass, simulator)
     assert state_of(hass, START) == STATE_UNAVAILABLE
     assert state_of(hass, END) == STATE_UNAVAILABLE
+
+
+async def test_schedule_removed_meanwhile_is_a_clear_error(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """A change arriving after the slot went away says so instead of doing nothing."""
+    entry = await setup_site(hass, simulator)
+    [platform] = [
+        p for p in entity_platform.async_get_platforms(hass, DOMAIN) if p.domain == TIME_DOMAIN
+    ]
+    entity = platform.entities[START]
+    assert isinstance(entity, ScheduleTime)
+    # Removed in the Enphase app; the change was already on its way.
+    simulator.site(SITE).chargers[EV_SN].schedules = []
+    settings = entry.runtime_data.ev_settings
+    assert settings is not None
+    await settings.async_refresh()
+    simulator.clear_requests()
+    with pytest.raises(ServiceValidationError) as err:
+        await entity.async_set_value(time(21, 0))
+    assert err.value.translation_key == "no_custom_schedule"
+    assert simulator.requests_to("schedules", "PATCH") == []
 
 
 async def test_schedule_time_refused(hass: HomeAssistant, simulator: EnlightenSimulator) -> None:

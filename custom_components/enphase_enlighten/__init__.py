@@ -23,6 +23,7 @@ from .api import (
     MfaRequired,
     RateLimited,
 )
+from .config_flow import EnlightenConfigFlow
 from .const import (
     CONF_BASE_URL,
     CONF_GATEWAY,
@@ -30,6 +31,7 @@ from .const import (
     CONF_SITE_ID,
     DOMAIN,
     PLATFORMS,
+    REMOVED_INTERVAL_OPTIONS,
     STORAGE_VERSION,
     device_identifier,
     site_identifier,
@@ -203,3 +205,30 @@ def async_setup_gateway(
     entry.async_create_background_task(
         hass, runtime.gateway.async_refresh(), f"{DOMAIN} gateway first refresh"
     )
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) -> bool:
+    """Bring an entry stored by an older version of the integration up to date.
+
+    1.1 -> 1.2: the polling intervals stopped being options; their keys are dropped so
+    the entry keeps loading with the built-in cadences. An entry of a newer major
+    version (after a downgrade) is refused.
+    """
+    if entry.version > EnlightenConfigFlow.VERSION:
+        _LOGGER.error(
+            "Cannot load %s: its configuration version %s.%s is newer than this version "
+            "of the integration supports",
+            entry.title,
+            entry.version,
+            entry.minor_version,
+        )
+        return False
+    if entry.minor_version < 2:
+        options = {
+            key: value
+            for key, value in entry.options.items()
+            if key not in REMOVED_INTERVAL_OPTIONS
+        }
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
+        _LOGGER.debug("Migrated %s to configuration version 1.2", entry.title)
+    return True

@@ -40,7 +40,15 @@ from .descriptions.common import (
 )
 from .descriptions.gateway import gateway_binary_sensors
 from .descriptions.sensor import PROFILES
-from .devices import KIND_BATTERY, KIND_GATEWAY, async_add_dynamic_entities, site_hardware
+from .devices import (
+    KIND_BATTERY,
+    KIND_GATEWAY,
+    async_add_dynamic_entities,
+    charger_key,
+    gateway_key,
+    inventory_key,
+    site_hardware,
+)
 from .entity import (
     charger_device_info,
     gateway_child_device_info,
@@ -217,7 +225,7 @@ PANEL_BINARY_SENSORS: tuple[EnlightenBinarySensorEntityDescription[PanelHealth],
     ),
 )
 
-type Part = tuple[tuple[EnlightenBinarySensorEntityDescription[Any], ...], Source[Any]]
+type Group = tuple[tuple[EnlightenBinarySensorEntityDescription[Any], ...], Source[Any]]
 
 
 async def async_setup_entry(
@@ -235,15 +243,18 @@ async def async_setup_entry(
         if site is None:
             return
         info = site_device_info(entry)
-        parts: list[Part] = [
-            (PROFILE_BINARY_SENSORS, lambda: site.data.profile),
-            (STORM_BINARY_SENSORS, lambda: site.data.storm_alert),
-            (SETTINGS_BINARY_SENSORS, lambda: site.data.battery_settings),
-            (GRID_CHECK_BINARY_SENSORS, lambda: site.data.grid_check),
-            (OFF_GRID_BINARY_SENSORS, lambda: site.data.off_grid),
+        # Each group with the one site part it reads.
+        groups: list[tuple[Group, str]] = [
+            ((PROFILE_BINARY_SENSORS, lambda: site.data.profile), "profile"),
+            ((STORM_BINARY_SENSORS, lambda: site.data.storm_alert), "storm_alert"),
+            ((SETTINGS_BINARY_SENSORS, lambda: site.data.battery_settings), "battery_settings"),
+            ((GRID_CHECK_BINARY_SENSORS, lambda: site.data.grid_check), "grid_check"),
+            ((OFF_GRID_BINARY_SENSORS, lambda: site.data.off_grid), "off_grid"),
         ]
-        for descriptions, source in parts:
-            yield from group(site, descriptions, source, serial=site_id, device_info=info)
+        for (descriptions, source), part in groups:
+            yield from group(
+                site, descriptions, source, serial=site_id, device_info=info, parts=(part,)
+            )
 
     def hardware() -> Iterator[EnlightenBinarySensor[Any]]:
         gateway = inventory.capabilities.gateway_serial
@@ -256,6 +267,7 @@ async def async_setup_entry(
                         battery_source(site, item.serial),
                         serial=item.serial,
                         device_info=gateway_child_device_info(hass, entry, item.device, gateway),
+                        parts=("battery_status",),
                     )
                 continue
             info = (
@@ -269,6 +281,7 @@ async def async_setup_entry(
                 inventory_device_source(inventory, item.serial),
                 serial=item.serial,
                 device_info=info,
+                parts=("devices",),
             )
 
     def chargers() -> Iterator[EnlightenBinarySensor[Any]]:
@@ -285,6 +298,7 @@ async def async_setup_entry(
                 charger_source(ev, serial),
                 serial=serial,
                 device_info=charger_device_info(hass, entry, serial, summary, status),
+                parts=("status",),
             )
 
     def panels() -> Iterator[EnlightenBinarySensor[Any]]:
@@ -298,16 +312,21 @@ async def async_setup_entry(
                 _panel_source(energy, serial),
                 serial=serial,
                 device_info=inverter_device_info(hass, entry, inverter, gateway),
+                parts=("lifetime",),
             )
 
     add = partial(
         async_add_dynamic_entities, hass, entry, Platform.BINARY_SENSOR, async_add_entities
     )
     add(coordinator=None, build=lambda: list(site_state()))
-    add(coordinator=inventory, build=lambda: list(hardware()))
-    add(coordinator=ev, build=lambda: list(chargers()))
-    add(coordinator=runtime.gateway, build=lambda: gateway_binary_sensors(hass, entry))
-    add(coordinator=inventory, build=lambda: list(panels()))
+    add(coordinator=inventory, build=lambda: list(hardware()), keys=partial(inventory_key, runtime))
+    add(coordinator=ev, build=lambda: list(chargers()), keys=partial(charger_key, runtime))
+    add(
+        coordinator=runtime.gateway,
+        build=lambda: gateway_binary_sensors(hass, entry),
+        keys=partial(gateway_key, entry),
+    )
+    add(coordinator=inventory, build=lambda: list(panels()), keys=partial(inventory_key, runtime))
 
 
 def _panel_source(energy: EnergyCoordinator, serial: str) -> Source[PanelHealth]:

@@ -52,15 +52,11 @@ from .const import (
     CONF_BASE_URL,
     CONF_CONNECT_GATEWAY,
     CONF_DEVICE_FAMILIES,
-    CONF_ENERGY_INTERVAL,
-    CONF_EV_INTERVAL,
     CONF_GATEWAY,
-    CONF_INVENTORY_INTERVAL,
     CONF_OTP,
     CONF_RESEND,
     CONF_SESSION,
     CONF_SITE_ID,
-    CONF_SITE_INTERVAL,
     CONF_SITE_NAME,
     CONF_STORE_PASSWORD,
     CONF_UNDERPERFORMANCE_DAYS,
@@ -70,16 +66,8 @@ from .const import (
     DOMAIN,
     GATEWAY_ACTION_REMOVE,
     GATEWAY_ACTION_SKIP,
-    MAX_ENERGY_INTERVAL,
-    MAX_EV_INTERVAL,
-    MAX_INVENTORY_INTERVAL,
-    MAX_SITE_INTERVAL,
     MAX_UNDERPERFORMANCE_DAYS,
     MAX_UNDERPERFORMANCE_THRESHOLD,
-    MIN_ENERGY_INTERVAL,
-    MIN_EV_INTERVAL,
-    MIN_INVENTORY_INTERVAL,
-    MIN_SITE_INTERVAL,
     MIN_UNDERPERFORMANCE_DAYS,
     MIN_UNDERPERFORMANCE_THRESHOLD,
     SECTION_ADVANCED,
@@ -168,16 +156,10 @@ def _number(minimum: float, maximum: float, step: float, unit: str | None) -> Nu
     return NumberSelector(config)
 
 
+# Polling cadences are not options (Home Assistant lets users turn polling off in the
+# entry's system options and refresh with homeassistant.update_entity instead).
 OPTIONS_SCHEMA = vol.Schema(
     {
-        vol.Required(CONF_EV_INTERVAL): _number(MIN_EV_INTERVAL, MAX_EV_INTERVAL, 1, "s"),
-        vol.Required(CONF_SITE_INTERVAL): _number(MIN_SITE_INTERVAL, MAX_SITE_INTERVAL, 1, "s"),
-        vol.Required(CONF_ENERGY_INTERVAL): _number(
-            MIN_ENERGY_INTERVAL, MAX_ENERGY_INTERVAL, 1, "s"
-        ),
-        vol.Required(CONF_INVENTORY_INTERVAL): _number(
-            MIN_INVENTORY_INTERVAL, MAX_INVENTORY_INTERVAL, 1, "s"
-        ),
         vol.Required(CONF_DEVICE_FAMILIES): SelectSelector(
             SelectSelectorConfig(
                 options=list(DEVICE_FAMILIES),
@@ -198,9 +180,13 @@ OPTIONS_SCHEMA = vol.Schema(
 
 class EnlightenConfigFlow(GatewayFlowMixin, domain=DOMAIN):
     """Log in to Enlighten (with MFA when the account uses it), pick a site, and
-    optionally connect its local IQ Gateway (see config_flow_gateway)."""
+    optionally connect its local IQ Gateway (see config_flow_gateway).
+
+    Minor version 2 dropped the polling interval options (see async_migrate_entry).
+    """
 
     VERSION = 1
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with an empty flow state."""
@@ -533,17 +519,13 @@ class EnlightenConfigFlow(GatewayFlowMixin, domain=DOMAIN):
 
 
 class EnlightenOptionsFlow(OptionsFlowWithReload):
-    """Polling cadences, device families and under-performance sensitivity."""
+    """Device families and under-performance sensitivity."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and store the options; the entry reloads afterwards."""
         if user_input is not None:
             return self.async_create_entry(
                 data={
-                    CONF_EV_INTERVAL: int(user_input[CONF_EV_INTERVAL]),
-                    CONF_SITE_INTERVAL: int(user_input[CONF_SITE_INTERVAL]),
-                    CONF_ENERGY_INTERVAL: int(user_input[CONF_ENERGY_INTERVAL]),
-                    CONF_INVENTORY_INTERVAL: int(user_input[CONF_INVENTORY_INTERVAL]),
                     CONF_DEVICE_FAMILIES: list(user_input[CONF_DEVICE_FAMILIES]),
                     CONF_UNDERPERFORMANCE_THRESHOLD: float(
                         user_input[CONF_UNDERPERFORMANCE_THRESHOLD]
@@ -557,10 +539,6 @@ class EnlightenOptionsFlow(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(
                 OPTIONS_SCHEMA,
                 {
-                    CONF_EV_INTERVAL: current.ev_interval,
-                    CONF_SITE_INTERVAL: current.site_interval,
-                    CONF_ENERGY_INTERVAL: current.energy_interval,
-                    CONF_INVENTORY_INTERVAL: current.inventory_interval,
                     CONF_DEVICE_FAMILIES: list(current.device_families),
                     CONF_UNDERPERFORMANCE_THRESHOLD: current.underperformance_threshold,
                     CONF_UNDERPERFORMANCE_DAYS: current.underperformance_days,

@@ -35,24 +35,24 @@ CONF_OTP: Final = "otp"
 CONF_RESEND: Final = "resend"
 SECTION_ADVANCED: Final = "advanced"
 
-# Options: polling cadences (seconds).
+# Polling cadences (seconds). They are not options: to poll at other times, turn
+# polling off in the entry's system options and call homeassistant.update_entity.
+DEFAULT_EV_INTERVAL: Final = 60
+DEFAULT_SITE_INTERVAL: Final = 300
+DEFAULT_ENERGY_INTERVAL: Final = 900
+DEFAULT_INVENTORY_INTERVAL: Final = 3600
+
+# Former options (entries before version 1.2); async_migrate_entry drops them.
 CONF_EV_INTERVAL: Final = "ev_interval"
 CONF_SITE_INTERVAL: Final = "site_interval"
 CONF_ENERGY_INTERVAL: Final = "energy_interval"
 CONF_INVENTORY_INTERVAL: Final = "inventory_interval"
-
-DEFAULT_EV_INTERVAL: Final = 60
-MIN_EV_INTERVAL: Final = 60
-MAX_EV_INTERVAL: Final = 600
-DEFAULT_SITE_INTERVAL: Final = 300
-MIN_SITE_INTERVAL: Final = 300
-MAX_SITE_INTERVAL: Final = 3600
-DEFAULT_ENERGY_INTERVAL: Final = 900
-MIN_ENERGY_INTERVAL: Final = 900
-MAX_ENERGY_INTERVAL: Final = 3600
-DEFAULT_INVENTORY_INTERVAL: Final = 3600
-MIN_INVENTORY_INTERVAL: Final = 3600
-MAX_INVENTORY_INTERVAL: Final = 86400
+REMOVED_INTERVAL_OPTIONS: Final[tuple[str, ...]] = (
+    CONF_EV_INTERVAL,
+    CONF_SITE_INTERVAL,
+    CONF_ENERGY_INTERVAL,
+    CONF_INVENTORY_INTERVAL,
+)
 
 # Fast EV polling while charging, after a command, or during a live stream.
 EV_FAST_INTERVAL: Final = timedelta(seconds=15)

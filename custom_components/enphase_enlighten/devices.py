@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
@@ -21,10 +21,11 @@ from .const import (
 )
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .api import InventoryDevice
-    from .coordinator.base import EnlightenCoordinator
+    from .entity import ReadableCoordinator
     from .runtime import EnlightenConfigEntry, EnlightenRuntimeData
 
 KIND_GATEWAY = "gateway"
@@ -32,6 +33,9 @@ KIND_METER = "meter"
 KIND_RELAY = "relay"
 KIND_CONTROLLER = "controller"
 KIND_BATTERY = "battery"
+
+# What no key equals: the entities were never built.
+_NOT_BUILT = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,66 @@ def async_setup_device_upkeep(hass: HomeAssistant, entry: EnlightenConfigEntry) 
     entry.async_on_unload(entry.runtime_data.inventory.async_add_listener(_cleanup))
 
 
+def _present(value: DataclassInstance) -> tuple[bool, ...]:
+    """Which fields of a dataclass hold a value: an ``exists_fn`` may depend on them."""
+    return tuple(getattr(value, f.name) is not None for f in fields(value))
+
+
+def energy_key(runtime: EnlightenRuntimeData) -> Hashable:
+    """What decides the site energy entities: the flows the cloud reports."""
+    data = runtime.energy.data
+    return frozenset(data.totals) if data is not None else None
+
+
+def inventory_key(runtime: EnlightenRuntimeData) -> Hashable:
+    """What decides the entities of the cloud inventory: its hardware and inverters."""
+    data = runtime.inventory.data
+    micros = data is not None and runtime.capabilities.has_microinverters
+    return (
+        frozenset((h.kind, h.serial, _present(h.device)) for h in site_hardware(runtime)),
+        frozenset(data.inverters) if micros else frozenset(),
+        data is not None and data.inverter_summary is not None,
+    )
+
+
+def charger_key(runtime: EnlightenRuntimeData) -> Hashable:
+    """What decides the charger entities: the chargers, the status shape, the evse flow."""
+    ev = runtime.ev.data if runtime.ev is not None else None
+    if ev is None:
+        return None
+    energy = runtime.energy.data
+    return (
+        frozenset(ev.chargers),
+        ev.legacy_shape,
+        energy is not None and "evse" in energy.totals,
+    )
+
+
+def gateway_key(entry: EnlightenConfigEntry) -> Hashable:
+    """What decides the local gateway entities.
+
+    The readings the gateway reports (which parts, which devices, which of their
+    fields hold a value), and what places them on a device: the cloud inventory,
+    and whether it is fully known.
+    """
+    runtime = entry.runtime_data
+    gateway = runtime.gateway.data if runtime.gateway is not None else None
+    if gateway is None:
+        return None
+    inventory = runtime.inventory.data
+    return (
+        gateway.production is not None,
+        gateway.consumption is not None,
+        _present(gateway.battery) if gateway.battery is not None else None,
+        frozenset(gateway.inverters),
+        frozenset((serial, _present(relay)) for serial, relay in gateway.relays.items()),
+        frozenset((serial, _present(device)) for serial, device in gateway.devices.items()),
+        expected_identifiers(entry) is None,
+        frozenset((h.kind, h.serial) for h in site_hardware(runtime)),
+        frozenset(inventory.inverters) if inventory is not None else frozenset(),
+    )
+
+
 @callback
 def async_add_dynamic_entities(
     hass: HomeAssistant,
@@ -131,11 +195,17 @@ def async_add_dynamic_entities(
     platform: str,
     async_add_entities: AddConfigEntryEntitiesCallback,
     *,
-    coordinator: EnlightenCoordinator[Any] | None,
+    coordinator: ReadableCoordinator | None,
     build: Callable[[], Iterable[Entity]],
+    keys: Callable[[], Hashable] | None = None,
 ) -> None:
-    """Add the entities of ``build`` now and, after each refresh of ``coordinator``,
+    """Add the entities of ``build`` now and, after a refresh of ``coordinator``,
     the ones that are new (a device that appeared, a flow the cloud now reports).
+
+    ``build`` creates every entity, so it is only called again when ``keys``
+    (what decides which entities exist: serials, flows …) returns something new,
+    or an entity was forgotten. ``keys`` must change whenever ``build`` would
+    make an entity it did not make before; without ``keys`` every refresh builds.
 
     Known entities are compared by unique id. An entity whose registry entry went
     away (its device was removed as stale) is forgotten, so it is added again if
@@ -143,12 +213,18 @@ def async_add_dynamic_entities(
     """
     registry = er.async_get(hass)
     known: set[str] = set()
+    built_for: Hashable = _NOT_BUILT
 
     @callback
     def _add() -> None:
-        known.intersection_update(
-            [uid for uid in known if registry.async_get_entity_id(platform, DOMAIN, uid)]
-        )
+        nonlocal built_for
+        gone = {uid for uid in known if not registry.async_get_entity_id(platform, DOMAIN, uid)}
+        known.difference_update(gone)
+        if keys is not None:
+            key = keys()
+            if key == built_for and not gone:
+                return
+            built_for = key
         new = [e for e in build() if e.unique_id is not None and e.unique_id not in known]
         if not new:
             return

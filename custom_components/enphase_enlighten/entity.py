@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Any, override
 
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import (
+    ATTR_ASSUMED_STATE,
+    ATTR_ATTRIBUTION,
+    ATTR_DEVICE_CLASS,
+    ATTR_ENTITY_PICTURE,
+    ATTR_FRIENDLY_NAME,
+    ATTR_ICON,
+    ATTR_SUPPORTED_FEATURES,
+    ATTR_UNIT_OF_MEASUREMENT,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import FLOAT_PRECISION, EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import ChargerStatus, ChargerSummary, Inventory, InventoryDevice, Inverter
@@ -21,7 +32,25 @@ from .const import (
     site_identifier,
 )
 from .coordinator.base import EnlightenCoordinator
+from .coordinator.gateway import GatewayCoordinator
 from .runtime import EnlightenConfigEntry
+
+type ReadableCoordinator = EnlightenCoordinator[Any] | GatewayCoordinator
+"""A coordinator entities read: one of the cloud cadences or the local gateway."""
+
+# Attributes written from what is fixed per entity here (name, device class,
+# supported features, attribution, picture, assumed state) or from the registry,
+# whose changes write the state by themselves: not compared before a write.
+_FIXED_ATTRIBUTES = frozenset(
+    {
+        ATTR_ASSUMED_STATE,
+        ATTR_ATTRIBUTION,
+        ATTR_DEVICE_CLASS,
+        ATTR_ENTITY_PICTURE,
+        ATTR_FRIENDLY_NAME,
+        ATTR_SUPPORTED_FEATURES,
+    }
+)
 
 
 def _via(
@@ -172,7 +201,7 @@ def async_register_hub_devices(
             )
 
 
-class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
+class EnlightenEntity[CoordinatorT: ReadableCoordinator](CoordinatorEntity[CoordinatorT]):
     """An entity of one device (or the site), fed by one coordinator.
 
     ``unique_id`` is ``f"{serial}_{description.key}"`` where ``serial`` is the
@@ -180,8 +209,6 @@ class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity
     """
 
     _attr_has_entity_name = True
-    # What the last write made by a coordinator update showed (_handle_coordinator_update).
-    _shown: tuple[Any, ...] | None = None
 
     def __init__(
         self,
@@ -198,41 +225,64 @@ class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity
         self._attr_unique_id = f"{serial}_{description.key}"
         self._attr_device_info = device_info
 
+    # The coordinator parts this entity reads (empty: all of them); it is unavailable
+    # while any of them is older than its stale limit.
+    parts: tuple[str, ...] = ()
+
     @property
     @override
     def available(self) -> bool:
-        """Available while the coordinator's data is not stale and holds this entity's part."""
-        return self.coordinator.data_fresh and self.data_available
+        """Available while the parts it reads are fresh and the data holds its value."""
+        return self.coordinator.parts_fresh(self.parts) and self.data_available
 
     @property
     def data_available(self) -> bool:
         """Whether the coordinator data holds this entity's part; override per entity."""
         return True
 
-    def _what_is_shown(self) -> tuple[Any, ...]:
-        """Everything of the state this entity can change at run time.
+    def _shown_state(self, available: bool) -> str:
+        """The state as the state machine holds it: the text of ``state``."""
+        if not available:
+            return STATE_UNAVAILABLE
+        if (state := self.state) is None:
+            return STATE_UNKNOWN
+        if isinstance(state, float):
+            # Floats are written with the machine precision, not their repr.
+            return f"{state:.{FLOAT_PRECISION}}"
+        return str(state)
 
-        The state is compared as the text Home Assistant writes. The rest of what
-        it writes (name, device class, supported features, attribution) is fixed
-        per entity here, and a registry change writes the state by itself. The
-        state and its attributes are only read while available, as Home
-        Assistant does.
+    def _shown_attributes(self, available: bool) -> dict[str, Any]:
+        """The attributes this entity can change at run time, as they would be written.
+
+        The state attributes are only read while available, as Home Assistant does.
         """
-        if not self.available:
-            return (
-                STATE_UNAVAILABLE,
-                self.capability_attributes,
-                self.unit_of_measurement,
-                self.icon,
-            )
-        return (
-            self._stringify_state(True),
-            self.state_attributes,
-            self.extra_state_attributes,
-            self.capability_attributes,
-            self.unit_of_measurement,
-            self.icon,
-        )
+        attributes: dict[str, Any] = dict(self.capability_attributes or {})
+        if available:
+            attributes.update(self.state_attributes or {})
+            attributes.update(self.extra_state_attributes or {})
+        if (unit := self.unit_of_measurement) is not None:
+            attributes[ATTR_UNIT_OF_MEASUREMENT] = unit
+        entry = self.registry_entry
+        if (icon := (entry.icon if entry else None) or self.icon) is not None:
+            attributes[ATTR_ICON] = icon
+        return attributes
+
+    def _shows_news(self) -> bool:
+        """Whether writing now would change the state the state machine holds.
+
+        Compared with the current state, so any earlier write counts, whoever made
+        it (a refresh, a command's optimistic value, the registry).
+        """
+        if self.force_update:
+            return True
+        current = self.hass.states.get(self.entity_id)
+        if current is None:
+            return True
+        available = self.available
+        if current.state != self._shown_state(available):
+            return True
+        written = {k: v for k, v in current.attributes.items() if k not in _FIXED_ATTRIBUTES}
+        return written != self._shown_attributes(available)
 
     @callback
     @override
@@ -244,19 +294,8 @@ class EnlightenEntity[CoordinatorT: EnlightenCoordinator[Any]](CoordinatorEntity
         Availability is part of what is compared, so going stale or losing the
         session is always written.
         """
-        shown = self._what_is_shown()
-        if shown == self._shown and not self.force_update:
-            return
-        self.async_write_ha_state()
-        self._shown = shown
-
-    @callback
-    @override
-    def _async_write_ha_state(self) -> None:
-        """Any other write (a command's optimistic value, an event, the registry)
-        makes the next coordinator update write again."""
-        self._shown = None
-        super()._async_write_ha_state()
+        if self._shows_news():
+            self.async_write_ha_state()
 
 
 def charger_device(hass: HomeAssistant, entry: EnlightenConfigEntry, serial: str) -> DeviceInfo:
@@ -276,6 +315,8 @@ class ControlEntity[CoordinatorT: EnlightenCoordinator[Any]](EnlightenEntity[Coo
 
     After a write the owning coordinator is asked to refresh; that refresh may be
     delayed by the coordinator's debouncer, so the written value bridges the gap.
+    A refresh that confirms the written value writes nothing more (the state
+    already shows it); one that does not shows the cloud's value again.
     """
 
     _written: Any = None

@@ -8,7 +8,9 @@ from homeassistant.components.number import (
     NumberDeviceClass,
     NumberEntity,
     NumberEntityDescription,
+    NumberExtraStoredData,
     NumberMode,
+    RestoreNumber,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfElectricCurrent
 from homeassistant.core import HomeAssistant
@@ -25,7 +27,7 @@ from .control.battery_command import (
     profile_view,
     reserve_for,
 )
-from .control.errors import command_errors
+from .control.errors import command_errors, control_error
 from .coordinator.ev import EvCoordinator, EvSettingsCoordinator
 from .coordinator.site import SiteCoordinator
 from .entity import ControlEntity, EnlightenEntity, charger_device, site_device_info
@@ -36,6 +38,12 @@ PARALLEL_UPDATES = 1
 # Used when the charger summary leaves chargeLevelDetails out.
 DEFAULT_MIN_AMPS = 6
 DEFAULT_MAX_AMPS = 32
+
+
+def _positive(value: float | None) -> int | None:
+    """A maximum or step that means something (0 is none), in whole amperes (rounded down)."""
+    return int(value) if value is not None and value >= 1 else None
+
 
 CHARGING_CURRENT = NumberEntityDescription(
     key="charging_current",
@@ -93,8 +101,12 @@ async def async_setup_entry(
     async_add_entities(entities)
 
 
-class ChargingCurrentNumber(ControlEntity[EvCoordinator], NumberEntity):
-    """Charging current: applied at once while charging, else with the next start."""
+class ChargingCurrentNumber(ControlEntity[EvCoordinator], RestoreNumber):
+    """Charging current: applied at once while charging, else with the next start.
+
+    The current chosen for the next start survives a restart: it is what the
+    restore data holds, and it goes back into ``desired_amps`` when added.
+    """
 
     def __init__(
         self,
@@ -108,13 +120,47 @@ class ChargingCurrentNumber(ControlEntity[EvCoordinator], NumberEntity):
         super().__init__(coordinator, CHARGING_CURRENT, serial=serial, device_info=device_info)
         self._settings = settings
         summary = settings.summaries.get(serial)
-        low = (summary.charge_min if summary else None) or DEFAULT_MIN_AMPS
-        high = (summary.charge_max if summary else None) or (
-            int(summary.max_current) if summary and summary.max_current else DEFAULT_MAX_AMPS
+        low = summary.charge_min if summary else None
+        high = _positive(summary.charge_max if summary else None)
+        if high is None:
+            high = _positive(summary.max_current if summary else None)
+        step = _positive(summary.charge_granularity if summary else None)
+        self._low = DEFAULT_MIN_AMPS if low is None else low
+        self._step = 1 if step is None else step
+        self._attr_native_min_value = self._low
+        self._attr_native_max_value = max(DEFAULT_MAX_AMPS if high is None else high, self._low)
+        self._attr_native_step = self._step
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Take back the current chosen before the restart (if it still fits the charger)."""
+        await super().async_added_to_hass()
+        if self.serial in self._settings.desired_amps:
+            return
+        last = await self.async_get_last_number_data()
+        amps = last.native_value if last else None
+        if amps is not None and self._valid(amps):
+            self._settings.desired_amps[self.serial] = round(amps)
+
+    @property
+    @override
+    def extra_restore_state_data(self) -> NumberExtraStoredData:
+        """The chosen current (not the one in use while charging) is what returns."""
+        return NumberExtraStoredData(
+            self.native_max_value,
+            self.native_min_value,
+            self.native_step,
+            self.native_unit_of_measurement,
+            self._settings.desired_amps.get(self.serial),
         )
-        self._attr_native_min_value = low
-        self._attr_native_max_value = max(high, low)
-        self._attr_native_step = (summary.charge_granularity if summary else None) or 1
+
+    def _valid(self, value: float) -> bool:
+        amps = round(value)
+        return (
+            amps == value
+            and self._low <= amps <= self.native_max_value
+            and not (amps - self._low) % self._step
+        )
 
     @property
     @override
@@ -137,16 +183,15 @@ class ChargingCurrentNumber(ControlEntity[EvCoordinator], NumberEntity):
     async def async_set_native_value(self, value: float) -> None:
         """Check the step, then send the current (while charging) or keep it."""
         amps = round(value)
-        low, step = round(self.native_min_value), round(self.native_step or 1)
-        if amps != value or (amps - low) % step:
+        if not self._valid(value):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="invalid_charging_current",
                 translation_placeholders={
                     "value": f"{value:g}",
-                    "min": str(low),
+                    "min": str(self._low),
                     "max": str(round(self.native_max_value)),
-                    "step": str(step),
+                    "step": str(self._step),
                 },
             )
         self._settings.desired_amps[self.serial] = amps
@@ -184,7 +229,8 @@ class BackupReserveNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
         view = profile_view(self.coordinator)
         profile = view.profile if view else None
         if profile is None:
-            return
+            # The reserve is always sent with a profile; guessing one would change it.
+            raise control_error("reserve_profile_unknown")
         reserve = round(value)
         if profile == FULL_BACKUP and reserve != MAX_RESERVE:
             raise ServiceValidationError(
@@ -220,14 +266,16 @@ class ShutdownLevelNumber(ControlEntity[SiteCoordinator], NumberEntity):
     def native_min_value(self) -> float:
         """The lowest level allowed (veryLowSocMin)."""
         settings = self.coordinator.data.battery_settings if self.coordinator.data else None
-        return (settings.very_low_soc_min if settings else None) or 0
+        low = settings.very_low_soc_min if settings else None
+        return 0 if low is None else low
 
     @property
     @override
     def native_max_value(self) -> float:
         """The highest level allowed (veryLowSocMax)."""
         settings = self.coordinator.data.battery_settings if self.coordinator.data else None
-        return (settings.very_low_soc_max if settings else None) or 100
+        high = settings.very_low_soc_max if settings else None
+        return 100 if high is None else high
 
     @override
     async def async_set_native_value(self, value: float) -> None:

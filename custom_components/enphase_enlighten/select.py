@@ -155,7 +155,8 @@ class BatteryProfileSelect(EnlightenEntity[SiteCoordinator], SelectEntity):
         """Request the profile, keeping the current reserve (full backup sends 100 %)."""
         view = profile_view(self.coordinator)
         profile = PROFILE_OPTIONS[option]
-        reserve = reserve_for(profile, (view.reserve if view else None) or MIN_RESERVE)
+        current = view.reserve if view else None
+        reserve = reserve_for(profile, MIN_RESERVE if current is None else current)
         coordinator = self.coordinator
         async with command_errors(self.hass, coordinator.config_entry):
             await coordinator.client.set_profile(coordinator.site_id, profile, reserve)

@@ -43,12 +43,21 @@ from .descriptions.sensor import (
     SITE_ENERGY_SENSORS,
     STORM_SENSORS,
     EnlightenSensorEntityDescription,
-    InverterReading,
+    InverterEnergy,
     SensorValue,
     inverter_reading,
 )
 from .descriptions.sensor_sessions import LAST_SESSION_SENSORS
-from .devices import KIND_BATTERY, KIND_GATEWAY, async_add_dynamic_entities, site_hardware
+from .devices import (
+    KIND_BATTERY,
+    KIND_GATEWAY,
+    async_add_dynamic_entities,
+    charger_key,
+    energy_key,
+    gateway_key,
+    inventory_key,
+    site_hardware,
+)
 from .entity import (
     charger_device_info,
     gateway_child_device_info,
@@ -79,20 +88,29 @@ async def async_setup_entry(
 
     def site_energy() -> list[EnlightenSensor[Any]]:
         return group(
-            energy, SITE_ENERGY_SENSORS, lambda: energy.data, serial=site_id, device_info=site_info
+            energy,
+            SITE_ENERGY_SENSORS,
+            lambda: energy.data,
+            serial=site_id,
+            device_info=site_info,
+            parts=("lifetime",),
         )
 
     def site_state() -> Iterator[EnlightenSensor[Any]]:
         if site is None:
             return
-        parts: list[tuple[tuple[EnlightenSensorEntityDescription[Any], ...], Source[Any]]] = [
-            (SITE_BATTERY_SENSORS, lambda: site.data.battery_status),
-            (PROFILE_SENSORS, lambda: site.data.profile),
-            (STORM_SENSORS, lambda: site.data.storm_alert),
-            (BATTERY_SETTINGS_SENSORS, lambda: site.data.battery_settings),
+        # Each group with the one site part it reads: a part that keeps failing makes
+        # only its own sensors unavailable.
+        groups: list[tuple[tuple[EnlightenSensorEntityDescription[Any], ...], Source[Any], str]] = [
+            (SITE_BATTERY_SENSORS, lambda: site.data.battery_status, "battery_status"),
+            (PROFILE_SENSORS, lambda: site.data.profile, "profile"),
+            (STORM_SENSORS, lambda: site.data.storm_alert, "storm_alert"),
+            (BATTERY_SETTINGS_SENSORS, lambda: site.data.battery_settings, "battery_settings"),
         ]
-        for descriptions, source in parts:
-            yield from group(site, descriptions, source, serial=site_id, device_info=site_info)
+        for descriptions, source, part in groups:
+            yield from group(
+                site, descriptions, source, serial=site_id, device_info=site_info, parts=(part,)
+            )
 
     def hardware() -> Iterator[EnlightenSensor[Any]]:
         data = inventory.data
@@ -103,6 +121,7 @@ async def async_setup_entry(
                 lambda: inventory.data.backup_history,
                 serial=site_id,
                 device_info=site_info,
+                parts=("backup_history",),
             )
         if inventory.capabilities.has_microinverters and data.inverter_summary is not None:
             yield from group(
@@ -111,6 +130,7 @@ async def async_setup_entry(
                 lambda: inventory.data.inverter_summary,
                 serial=site_id,
                 device_info=site_info,
+                parts=("inverters",),
             )
         gateway = inventory.capabilities.gateway_serial
         for item in site_hardware(runtime):
@@ -123,6 +143,7 @@ async def async_setup_entry(
                         battery_source(site, item.serial),
                         serial=item.serial,
                         device_info=info,
+                        parts=("battery_status",),
                     )
                 continue
             info = (
@@ -136,6 +157,7 @@ async def async_setup_entry(
                 inventory_device_source(inventory, item.serial),
                 serial=item.serial,
                 device_info=info,
+                parts=("devices",),
             )
         if inventory.capabilities.has_microinverters:
             for serial, inverter in data.inverters.items():
@@ -146,6 +168,7 @@ async def async_setup_entry(
                     _inverter_source(energy, serial),
                     serial=serial,
                     device_info=info,
+                    parts=("inverter_status", "inverter_today"),
                 )
                 yield from group(
                     inventory,
@@ -153,6 +176,7 @@ async def async_setup_entry(
                     _inverter_card_source(inventory, serial),
                     serial=serial,
                     device_info=info,
+                    parts=("inverters",),
                 )
 
     def chargers() -> Iterator[EnlightenSensor[Any]]:
@@ -164,7 +188,12 @@ async def async_setup_entry(
             info = charger_device_info(hass, entry, serial, summary, status)
             descriptions = EV_SENSORS if ev.data.legacy_shape else EV_SENSORS + EV_MODERN_SENSORS
             yield from group(
-                ev, descriptions, charger_source(ev, serial), serial=serial, device_info=info
+                ev,
+                descriptions,
+                charger_source(ev, serial),
+                serial=serial,
+                device_info=info,
+                parts=("status",),
             )
             yield from group(
                 inventory,
@@ -172,6 +201,7 @@ async def async_setup_entry(
                 charger_summary_source(inventory, serial),
                 serial=serial,
                 device_info=info,
+                parts=("chargers",),
             )
             yield from group(
                 inventory,
@@ -179,6 +209,7 @@ async def async_setup_entry(
                 _last_session_source(inventory, serial),
                 serial=serial,
                 device_info=info,
+                parts=("last_sessions",),
             )
             # The evse flow is site wide: it belongs to a charger only when there is one.
             if single and "evse" in energy.data.totals:
@@ -188,17 +219,22 @@ async def async_setup_entry(
                     lambda: energy.data.totals.get("evse"),
                     serial=serial,
                     device_info=info,
+                    parts=("lifetime",),
                 )
 
     add = partial(async_add_dynamic_entities, hass, entry, Platform.SENSOR, async_add_entities)
-    add(coordinator=energy, build=site_energy)
+    add(coordinator=energy, build=site_energy, keys=partial(energy_key, runtime))
     add(coordinator=None, build=lambda: list(site_state()))
-    add(coordinator=inventory, build=lambda: list(hardware()))
-    add(coordinator=ev, build=lambda: list(chargers()))
-    add(coordinator=runtime.gateway, build=lambda: gateway_sensors(hass, entry))
+    add(coordinator=inventory, build=lambda: list(hardware()), keys=partial(inventory_key, runtime))
+    add(coordinator=ev, build=lambda: list(chargers()), keys=partial(charger_key, runtime))
+    add(
+        coordinator=runtime.gateway,
+        build=lambda: gateway_sensors(hass, entry),
+        keys=partial(gateway_key, entry),
+    )
 
 
-def _inverter_source(energy: EnergyCoordinator, serial: str) -> Source[InverterReading]:
+def _inverter_source(energy: EnergyCoordinator, serial: str) -> Source[InverterEnergy]:
     return lambda: inverter_reading(energy.data, serial)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, override
 
@@ -14,11 +14,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .api import EnlightenClient
-from .control.errors import command_errors
+from .control.errors import command_errors, validation_error
 from .coordinator.data import SiteCapabilities, SiteData
 from .coordinator.ev import ChargerSettings, EvCoordinator, EvSettingsCoordinator
 from .coordinator.site import SiteCoordinator
 from .entity import ControlEntity, EnlightenEntity, charger_device, site_device_info
+from .repairs import async_create_itc_issue, async_delete_itc_issue
 from .runtime import EnlightenConfigEntry
 
 PARALLEL_UPDATES = 1
@@ -87,19 +88,21 @@ class SiteSwitchDescription(SwitchEntityDescription):
     supported_fn: Callable[[SiteCapabilities], bool]
 
 
+def _accepted_itc_disclaimer(data: SiteData | None) -> str | None:
+    """When the site accepted Enphase's ITC disclaimer, as the cloud reports it."""
+    settings = data.battery_settings if data else None
+    return settings.accepted_itc_disclaimer if settings else None
+
+
 def _set_charge_from_grid(
     client: EnlightenClient, sid: str, data: SiteData, on: bool
 ) -> Awaitable[Any]:
     if not on:
         return client.set_battery_settings(sid, chargeFromGrid=False)
-    # Turning it on needs the disclaimer the Enlighten app asks to accept.
-    settings = data.battery_settings
-    accepted = settings.accepted_itc_disclaimer if settings else None
-    return client.set_battery_settings(
-        sid,
-        chargeFromGrid=True,
-        acceptedItcDisclaimer=accepted or dt_util.utcnow().isoformat(timespec="milliseconds"),
-    )
+    # Only ever the site's own acceptance (ChargeFromGridSwitch checks there is one).
+    accepted = _accepted_itc_disclaimer(data)
+    extra = {} if accepted is None else {"acceptedItcDisclaimer": accepted}
+    return client.set_battery_settings(sid, chargeFromGrid=True, **extra)
 
 
 def _set_storm_guard(client: EnlightenClient, sid: str, data: SiteData, on: bool) -> Awaitable[Any]:
@@ -186,7 +189,7 @@ async def async_setup_entry(
     if runtime.site is not None:
         site_id = runtime.site.site_id
         entities.extend(
-            SiteSwitch(
+            (ChargeFromGridSwitch if description.key == "charge_from_grid" else SiteSwitch)(
                 runtime.site, description, serial=site_id, device_info=site_device_info(entry)
             )
             for description in SITE_SWITCHES
@@ -324,4 +327,40 @@ class SiteSwitch(ControlEntity[SiteCoordinator], SwitchEntity):
                 coordinator.client, coordinator.site_id, coordinator.data, on
             )
         self._show_written(on)
+        await coordinator.async_request_refresh()
+
+
+class ChargeFromGridSwitch(SiteSwitch):
+    """Charge from grid; Enphase allows it once the site accepted its ITC disclaimer.
+
+    The disclaimer is never accepted on the user's behalf: without an acceptance
+    turning on is refused and a repair issue lets the user read about it and
+    accept it (see ``repairs``).
+    """
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        if _accepted_itc_disclaimer(self.coordinator.data) is not None:
+            async_delete_itc_issue(self.hass, self.coordinator.config_entry.entry_id)
+        super()._handle_coordinator_update()
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Turn on when the site accepted the disclaimer; else explain and raise the repair."""
+        coordinator = self.coordinator
+        entry = coordinator.config_entry
+        data = coordinator.data
+        if _accepted_itc_disclaimer(data) is None:
+            # It may have been accepted in the Enphase app since the settings were read.
+            async with command_errors(self.hass, entry):
+                settings = await coordinator.client.battery_settings(coordinator.site_id)
+            data = replace(data, battery_settings=settings)
+            if settings.accepted_itc_disclaimer is None:
+                async_create_itc_issue(self.hass, entry)
+                raise validation_error("itc_disclaimer_required")
+        async_delete_itc_issue(self.hass, entry.entry_id)
+        async with command_errors(self.hass, entry):
+            await _set_charge_from_grid(coordinator.client, coordinator.site_id, data, True)
+        self._show_written(True)
         await coordinator.async_request_refresh()

@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import ScheduleSlot
-from .control.errors import command_errors
+from .control.errors import command_errors, validation_error
 from .coordinator.data import SiteData
 from .coordinator.ev import ChargerSettings, EvSettingsCoordinator
 from .coordinator.site import SiteCoordinator
@@ -144,10 +144,11 @@ class ScheduleTime(ControlEntity[EvSettingsCoordinator], TimeEntity):
     @override
     async def async_set_value(self, value: time) -> None:
         """Change the time; the full slot list is sent and the slot is enabled."""
-        settings = self.coordinator.data.chargers[self.serial]
-        slot = custom_slot(settings)
-        if slot is None or settings.schedules is None:
-            return
+        settings = self.coordinator.data.chargers.get(self.serial)
+        slot = custom_slot(settings) if settings else None
+        if settings is None or slot is None or settings.schedules is None:
+            # The schedule went away since the entity was shown (removed in the app).
+            raise validation_error("no_custom_schedule")
         changes: dict[str, Any] = {self.entity_description.field: format_hhmm(value)}
         updated = replace(slot, enabled=True, **changes)
         slots = [updated if s is slot else s for s in settings.schedules.slots]

@@ -213,7 +213,9 @@ async def _async_set_charge_schedules(call: ServiceCall) -> None:
     summary = settings.summaries.get(serial)
     low = summary.charge_min if summary else None
     high = summary.charge_max if summary else None
-    step = (summary.charge_granularity if summary else None) or 1
+    granularity = summary.charge_granularity if summary else None
+    # A step of 0 would accept nothing: only a positive granularity counts.
+    step = granularity if granularity is not None and granularity > 0 else 1
     wanted: list[dict[str, Any]] = call.data[ATTR_SCHEDULES]
     for slot in wanted:
         _check_slot(slot, low, high, step)

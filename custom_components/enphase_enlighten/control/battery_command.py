@@ -5,6 +5,12 @@ settings when its duration ends or the battery reaches the target reserve,
 whichever comes first. Enlighten applies a profile change only after a minute
 or more, so the command is persisted and survives a restart of Home Assistant.
 
+The command is stored before its change is sent and marked confirmed once
+Enlighten accepted it. A stored command still unconfirmed after a restart (Home
+Assistant stopped in between) may or may not have changed the battery: it is
+kept only while one of the settings it applies is in place, and its normal end
+restores the previous settings. Nothing is sent on its behalf at start-up.
+
 Modes:
 - ``discharge``: self-consumption with the reserve at the target, so the battery
   covers the home loads down to the target; ends early when the state of charge
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Self
 
@@ -30,7 +36,7 @@ from homeassistant.helpers.event import async_call_later, async_track_point_in_u
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from ..api import EnlightenError
+from ..api import AuthError, EnlightenError, MfaRequired, ProfileDetails
 from ..const import DOMAIN, STORAGE_VERSION
 from ..coordinator.data import RequestedProfile
 from ..coordinator.site import SiteCoordinator
@@ -75,10 +81,34 @@ def _percent(value: float | None) -> int | None:
 
 
 def reserve_for(profile: str, reserve: int) -> int:
-    """The reserve to send with ``profile``: full backup always keeps 100 %."""
+    """The reserve to send with ``profile``: full backup always keeps 100 %.
+
+    Other profiles keep the reserve as given (0-100 %): a site at 0 % stays at 0 %.
+    What a user enters is checked against the 10 % floor before it gets here.
+    """
     if profile == FULL_BACKUP:
         return MAX_RESERVE
-    return min(max(reserve, MIN_RESERVE), MAX_RESERVE)
+    return min(max(reserve, 0), MAX_RESERVE)
+
+
+def settings_in_place(current: ProfileDetails) -> set[tuple[str | None, int | None]]:
+    """The active profile/reserve, and the pending ones while a change waits."""
+    active = (current.profile, _percent(current.reserve))
+    found = {active}
+    if current.has_pending_change:
+        pending = current.pending_reserve
+        reserve = active[1] if pending is None else _percent(pending)
+        found.add((current.pending_profile or current.profile, reserve))
+    return found
+
+
+def restore_target(current: ProfileDetails) -> tuple[str, int] | None:
+    """The profile and reserve in place now, to restore later; None when not both known."""
+    profile = current.profile
+    reserve = _percent(current.reserve)
+    if profile is None or (reserve is None and profile != FULL_BACKUP):
+        return None
+    return profile, reserve_for(profile, MAX_RESERVE if reserve is None else reserve)
 
 
 def profile_view(site: SiteCoordinator) -> ProfileView | None:
@@ -155,6 +185,24 @@ class BatteryCommand:
     ends_at: datetime
     previous_profile: str
     previous_reserve: int
+    # False from just before the change is sent until Enlighten accepted it.
+    confirmed: bool = True
+    # While unconfirmed: the settings of the command it replaces, also this integration's.
+    replaced: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def settings(self) -> tuple[str, int]:
+        """The temporary profile and reserve this command applies."""
+        return command_settings(self.mode, self.target_reserve)
+
+    @property
+    def own_settings(self) -> set[tuple[str, int]]:
+        """Every profile/reserve this integration may have put in place for the command."""
+        return {self.settings, *self.replaced}
+
+    def own_settings_in_place(self, current: ProfileDetails) -> bool:
+        """Whether settings this integration applied are active or pending."""
+        return any(found in self.own_settings for found in settings_in_place(current))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for the store."""
@@ -165,6 +213,8 @@ class BatteryCommand:
             "ends_at": self.ends_at.isoformat(),
             "previous_profile": self.previous_profile,
             "previous_reserve": self.previous_reserve,
+            "confirmed": self.confirmed,
+            "replaced": [list(item) for item in self.replaced],
         }
 
     @classmethod
@@ -176,8 +226,16 @@ class BatteryCommand:
             started = dt_util.parse_datetime(str(data["started_at"]))
             ends = dt_util.parse_datetime(str(data["ends_at"]))
             mode = str(data["mode"])
-            if started is None or ends is None or mode not in COMMAND_MODES:
+            # Commands stored before this field existed were stored after their change.
+            confirmed = data.get("confirmed", True)
+            if (
+                started is None
+                or ends is None
+                or mode not in COMMAND_MODES
+                or not isinstance(confirmed, bool)
+            ):
                 return None
+            replaced = tuple((str(p), int(r)) for p, r in data.get("replaced") or ())
             return cls(
                 mode=mode,
                 target_reserve=int(data["target_reserve"]),
@@ -185,6 +243,8 @@ class BatteryCommand:
                 ends_at=ends,
                 previous_profile=str(data["previous_profile"]),
                 previous_reserve=int(data["previous_reserve"]),
+                confirmed=confirmed,
+                replaced=replaced,
             )
         except KeyError, TypeError, ValueError:
             return None
@@ -223,12 +283,42 @@ class BatteryCommandManager:
         """Restore a command that was running when Home Assistant stopped."""
         stored = await self._store.async_load()
         command = BatteryCommand.from_dict(stored.get("command")) if stored else None
+        if command is not None and not command.confirmed:
+            command = await self._async_resolve_unconfirmed(command)
         if command is None:
             return
         _LOGGER.debug("Restored a battery command ending at %s", command.ends_at)
         self.command = command
         self._arm()
         self._check_target()
+
+    async def _async_resolve_unconfirmed(self, command: BatteryCommand) -> BatteryCommand | None:
+        """Decide on a command stored while its change was on the way (no request is made).
+
+        The profile read by the first refresh tells whether settings of the command
+        are in place: then it runs on as confirmed. When they are not, the change
+        never took effect (or was replaced elsewhere) and there is nothing of this
+        integration's to undo: the command is dropped. Without a profile reading it
+        stays as it is; its end decides the same way with a fresh reading.
+        """
+        current = self.site.data.profile if self.site.data else None
+        if current is None:
+            _LOGGER.warning(
+                "A battery command was interrupted before Enlighten confirmed it and the "
+                "battery profile is unknown; it is kept and decided when it ends at %s",
+                command.ends_at,
+            )
+            return command
+        if command.own_settings_in_place(current):
+            confirmed = replace(command, confirmed=True, replaced=())
+            await self._store.async_save({"command": confirmed.as_dict()})
+            return confirmed
+        _LOGGER.warning(
+            "A battery command was interrupted before its change reached Enlighten; "
+            "the battery settings were not changed by it, so there is nothing to restore"
+        )
+        await self._store.async_save({"command": None})
+        return None
 
     @callback
     def async_stop(self) -> None:
@@ -244,8 +334,10 @@ class BatteryCommandManager:
         """Apply a temporary profile/reserve; a running command is replaced.
 
         The settings restored at the end are those from before the first command.
-        Raises ServiceValidationError when the target is already reached or a
-        profile change made elsewhere is still pending; client errors pass through.
+        The command is stored before its change is sent. Raises
+        ServiceValidationError when the target is already reached or a profile
+        change made elsewhere is still pending; client errors pass through (a
+        command Enlighten did not answer clearly is kept, see above).
         """
         status = self.site.data.battery_status if self.site.data else None
         soc = status.current_charge_pct if status else None
@@ -263,25 +355,57 @@ class BatteryCommandManager:
                     raise ServiceValidationError(
                         translation_domain=DOMAIN, translation_key="profile_change_pending"
                     )
-                if current.profile is None:
+                previous = restore_target(current)
+                if previous is None:
                     raise control_error("battery_profile_unknown")
-                previous = (
-                    current.profile,
-                    reserve_for(current.profile, _percent(current.reserve) or MIN_RESERVE),
-                )
+                replaced: tuple[tuple[str, int], ...] = ()
             else:
                 previous = (running.previous_profile, running.previous_reserve)
+                replaced = tuple(sorted(running.own_settings))
             profile, reserve = command_settings(mode, target)
-            await self.client.set_profile(self.site_id, profile, reserve)
             now = dt_util.utcnow()
-            show_requested_profile(self.site, profile, reserve)
-            command = BatteryCommand(mode, target, now, now + duration, *previous)
+            command = BatteryCommand(
+                mode, target, now, now + duration, *previous, confirmed=False, replaced=replaced
+            )
+            # Stored first: if Home Assistant stops before the answer, the restart
+            # still knows what to restore.
             self.command = command
             await self._async_save()
+            try:
+                await self.client.set_profile(self.site_id, profile, reserve)
+            except EnlightenError as err:
+                await self._async_after_failed_send(command, running, err)
+                raise
+            command = replace(command, confirmed=True, replaced=())
+            self.command = command
+            await self._async_save()
+            show_requested_profile(self.site, profile, reserve)
             self._arm()
         _LOGGER.info("Battery command %s to %s %% started until %s", mode, target, command.ends_at)
         await self.site.async_request_refresh()
         return command
+
+    async def _async_after_failed_send(
+        self, command: BatteryCommand, running: BatteryCommand | None, err: EnlightenError
+    ) -> None:
+        """Undo the stored command when Enlighten refused it; keep it when unsure."""
+        refused = isinstance(err, AuthError | MfaRequired) or (
+            err.status is not None and 400 <= err.status < 500
+        )
+        if refused:
+            # Nothing changed: the command it would replace (if any) runs on.
+            self.command = running
+            await self._async_save()
+            return
+        # No (usable) answer: the change may have gone out. The end of the command
+        # restores the previous settings if its own are in place by then.
+        _LOGGER.warning(
+            "Enlighten did not confirm the battery command (%s); it is kept so that its "
+            "end at %s restores the previous settings if the change took effect",
+            err,
+            command.ends_at,
+        )
+        self._arm()
 
     async def async_cancel(self) -> None:
         """End the running command now and restore the previous settings."""
@@ -368,6 +492,15 @@ class BatteryCommandManager:
             if command is None:
                 return
             current = await self.client.profile(self.site_id)
+            if not command.confirmed and not command.own_settings_in_place(current):
+                # Its change never took effect (or was replaced elsewhere): restoring
+                # would overwrite settings this integration did not make.
+                _LOGGER.info(
+                    "Battery command ended (%s); its change never took effect, nothing to restore",
+                    reason,
+                )
+                await self._async_clear()
+                return
             if current.has_pending_change:
                 # The temporary change may not have taken effect yet: withdraw it.
                 await self.client.cancel_profile_change(self.site_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import date, datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
@@ -34,14 +35,23 @@ _LOGGER = logging.getLogger(__name__)
 
 # Endpoints of one refresh run concurrently, at most this many at a time.
 MAX_PARALLEL_REQUESTS = 2
-# Entities keep showing the last data through failed refreshes; after this many
-# failures in a row the data counts as stale and they become unavailable.
+# Entities keep showing a part's last data through a failed read or two; after this
+# many failures in a row, or once it is older than this many of its cadences (and a
+# half), it counts as stale and the entities that read it become unavailable.
 STALE_AFTER_FAILURES = 3
 # Parts of a refresh whose data changes rarely: scheduled refreshes read them at
 # most this often. A refresh that is asked for (the first one, one after a
-# command, update_entity) reads every part.
+# command, update_entity) reads every part: ``read_all`` of ``_async_fetch``.
 SLOW_PART_INTERVAL = timedelta(minutes=15)
 RARE_PART_INTERVAL = timedelta(hours=1)
+# First-refresh delays of the cadences whose intervals are multiples of each other
+# (1 min, 5 min, 15 min, 1 h): without them every coordinator would send at each
+# hour mark together. The EV status keeps phase 0.
+# The phases are not multiples of 15 s, so they also miss the fast EV cadence.
+SITE_PHASE = timedelta(seconds=5)
+EV_SETTINGS_PHASE = timedelta(seconds=10)
+ENERGY_PHASE = timedelta(seconds=20)
+INVENTORY_PHASE = timedelta(seconds=40)
 
 
 @callback
@@ -67,8 +77,34 @@ def async_persist_session(
     hass.config_entries.async_update_entry(entry, data=data)
 
 
+@dataclass(slots=True)
+class Part:
+    """One endpoint a coordinator reads: its cadence and how its last reads went.
+
+    ``every`` is None for a part read in every refresh, else the longest time a
+    scheduled refresh leaves it unread.
+    """
+
+    name: str
+    every: timedelta | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+    # Slow parts only: when a scheduled refresh reads it next, and its place among
+    # the coordinator's slow parts (spreads them over the refreshes of one cadence).
+    next_due: datetime | None = None
+    slot: int = 0
+
+
 class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
-    """Common error mapping and partial-failure handling of the coordinators."""
+    """Common error mapping and the parts of a refresh.
+
+    A refresh reads the parts that are due (all of them when ``read_all``), each
+    part's outcome is recorded on its :class:`Part`, and the refresh is a
+    transaction: a subclass computes its new data and its side effects (event
+    cursor, stored guards) without committing them, and commits them in
+    :meth:`_async_commit` only once the whole refresh succeeded.
+    """
 
     config_entry: ConfigEntry[Any]
 
@@ -81,33 +117,41 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         *,
         name: str,
         interval: timedelta,
+        phase: timedelta = timedelta(),
     ) -> None:
-        """Create the coordinator for the entry's site."""
+        """Create the coordinator for the entry's site.
+
+        ``phase`` delays the first scheduled refresh, so that coordinators whose
+        cadences are multiples of each other do not all send at the same instant.
+        """
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
             name=f"{DOMAIN} {name}",
-            update_interval=interval,
+            update_interval=interval + phase,
             always_update=False,
         )
         self.client = client
         self.capabilities = capabilities
         self.site_id = capabilities.site_id
-        self.failed_refreshes = 0
-        self._read_all = True
-        self._part_read: dict[str, datetime] = {}
+        self.nominal_interval = interval
+        self.parts: dict[str, Part] = {}
+        self._phased = phase > timedelta()
+        self._full_read_requested = True
+        self._stale: frozenset[str] = frozenset()
+        self._zone: tzinfo | None = None
 
     @override
     async def async_refresh(self) -> None:
         """Refresh now, reading every part (also the slow ones)."""
-        self._read_all = True
+        self._full_read_requested = True
         await super().async_refresh()
 
     @override
     async def async_request_refresh(self) -> None:
         """Ask for a refresh that reads every part (e.g. after a command)."""
-        self._read_all = True
+        self._full_read_requested = True
         await super().async_request_refresh()
 
     @property
@@ -115,100 +159,201 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         """The site's time zone, else Home Assistant's."""
         return self.capabilities.timezone or self.hass.config.time_zone
 
+    @property
+    def zone(self) -> tzinfo:
+        """The site's time zone object, looked up once (off the event loop) at setup."""
+        return self._zone or dt_util.get_default_time_zone()
+
+    async def _async_resolve_zone(self) -> None:
+        """Look the site's time zone up without blocking the loop (it may read disk)."""
+        self._zone = await dt_util.async_get_time_zone(self.timezone)
+
+    @override
+    async def _async_setup(self) -> None:
+        await self._async_resolve_zone()
+
     def site_today(self) -> date:
         """Today's date at the site."""
-        zone = dt_util.get_time_zone(self.timezone) or dt_util.get_default_time_zone()
-        return dt_util.now(zone).date()
+        return dt_util.now(self.zone).date()
+
+    # -- parts ----------------------------------------------------------------------------
+
+    def _part(self, name: str, every: timedelta | None = None) -> Part:
+        part = self.parts.get(name)
+        if part is None:
+            slot = sum(1 for p in self.parts.values() if p.every is not None)
+            part = self.parts[name] = Part(name, every, slot=slot if every else 0)
+        return part
+
+    def _seed_part(self, name: str, every: timedelta) -> None:
+        """Count a slow part as read now (setup read it before the first refresh)."""
+        part = self._part(name, every)
+        part.last_success = now = dt_util.utcnow()
+        part.next_due = self._next_due(part, now)
+
+    def _next_due(self, part: Part, now: datetime) -> datetime | None:
+        """When a slow part that was just read is due again.
+
+        The first read puts each slow part off by its slot, so that the slow parts
+        of one coordinator fall on different refreshes of its cadence; a read on
+        time keeps that place; an extra read (a refresh that reads everything, e.g.
+        after a command) leaves the schedule as it is.
+        """
+        if part.every is None:
+            return None
+        if part.next_due is not None and part.next_due > now:
+            return part.next_due
+        due = now + part.every - self.nominal_interval / 2
+        if part.next_due is None:
+            rounds = max(1, int(part.every / self.nominal_interval))
+            due += self.nominal_interval * (part.slot % rounds)
+        return due
 
     def _due_parts[T: Callable[[], Awaitable[Any]]](
-        self, calls: Mapping[str, T], every: timedelta
+        self, calls: Mapping[str, T], every: timedelta, read_all: bool
     ) -> dict[str, T]:
         """The ``calls`` of rarely changing parts that are due in this refresh.
 
-        A part is due when it was not read successfully for ``every`` (less half
-        a polling interval, so that timer jitter does not put it off a whole
-        interval), or when this refresh reads everything.
+        A part is due ``every`` after its last read on time (less half a polling
+        interval, so that timer jitter does not put it off a whole interval; see
+        ``_next_due``), or when this refresh reads everything. A part whose last
+        read failed is due in every refresh until a read works.
         """
-        if self._read_all:
-            return dict(calls)
-        slack = (self.update_interval or timedelta()) / 2
         now = dt_util.utcnow()
-        return {
-            key: call
-            for key, call in calls.items()
-            if (last := self._part_read.get(key)) is None or now - last >= every - slack
-        }
+        due: dict[str, T] = {}
+        for key, call in calls.items():
+            part = self._part(key, every)
+            if read_all or part.failures or part.next_due is None or now >= part.next_due:
+                due[key] = call
+        return due
 
-    @property
-    def data_fresh(self) -> bool:
-        """Whether entities may show the data: present, not stale, session valid.
+    def stale_limit(self, part: Part) -> timedelta:
+        """How old a part's data may be and still be shown."""
+        cadence = max(part.every or self.nominal_interval, self.nominal_interval)
+        return cadence * STALE_AFTER_FAILURES + cadence / 2
 
-        A failed refresh or two (a cloud hiccup, a rate limit) keep the last data
-        on screen; after STALE_AFTER_FAILURES failures in a row, or at once when
-        the authentication failed, it is no longer shown.
+    def part_fresh(self, name: str) -> bool:
+        """Whether the named part's data is recent enough to be shown.
+
+        A part is stale once it failed STALE_AFTER_FAILURES reads in a row, or when
+        its last good read is older than its stale limit (also while every refresh
+        fails, e.g. behind a rate limit).
+
+        A part this coordinator never reads (the site lacks it) counts as fresh:
+        whether there is anything to show is then up to the data itself.
+        """
+        part = self.parts.get(name)
+        if part is None:
+            return True
+        if part.failures >= STALE_AFTER_FAILURES:
+            return False
+        last = part.last_success
+        return last is not None and dt_util.utcnow() - last <= self.stale_limit(part)
+
+    def parts_fresh(self, names: Iterable[str] = ()) -> bool:
+        """Whether the data is shown: present, session valid, and the named parts fresh.
+
+        With no names every part of the coordinator must be fresh.
         """
         if self.data is None:
             return False
-        if self.last_update_success:
-            return True
-        if isinstance(self.last_exception, ConfigEntryAuthFailed):
+        if not self.last_update_success and isinstance(self.last_exception, ConfigEntryAuthFailed):
             return False
-        return self.failed_refreshes < STALE_AFTER_FAILURES
+        return all(self.part_fresh(name) for name in (names or self.parts))
+
+    @property
+    def data_fresh(self) -> bool:
+        """Whether entities that read the whole data may show it."""
+        return self.parts_fresh()
 
     @callback
-    @override
-    def _async_refresh_finished(self) -> None:
-        """Count failures in a row; tell the entities when the data turns stale."""
-        if self.last_update_success:
-            self.failed_refreshes = 0
+    def _async_note_staleness(self) -> None:
+        """Log once when parts turn stale or recover; tell the entities when they did.
+
+        The base class tells listeners only about a change of the refresh's overall
+        success; a part that ages out while other parts keep working (or while every
+        refresh fails) is told here.
+        """
+        stale = frozenset(name for name in self.parts if not self.part_fresh(name))
+        if stale == self._stale:
             return
-        self.failed_refreshes += 1
-        # The base class notifies listeners of the first failure in a row only.
-        if self.failed_refreshes == STALE_AFTER_FAILURES:
+        for name in sorted(stale - self._stale):
+            part = self.parts[name]
+            _LOGGER.warning(
+                "Enlighten %s of %s has not been read for too long; its entities are "
+                "unavailable until it is read again (last error: %s)",
+                name.split("|", 1)[-1],
+                self.name,
+                part.last_error,
+            )
+        for name in sorted(self._stale - stale):
+            _LOGGER.info("Enlighten %s of %s is read again", name.split("|", 1)[-1], self.name)
+        self._stale = stale
+        if self.data is not None:
             self.async_update_listeners()
+
+    # -- refresh --------------------------------------------------------------------------
 
     @override
     async def _async_update_data(self) -> DataT:
+        # A request for a full read that arrives while this refresh runs is kept for
+        # the next one: the flag is taken here, at the start.
+        read_all, self._full_read_requested = self._full_read_requested, False
+        if self._phased and self.data is not None:
+            # The first refresh (setup) scheduled this one with the phase added.
+            self._phased = False
+            self.update_interval = self.nominal_interval
         try:
-            data = await self._async_fetch()
+            data = await self._async_fetch(read_all)
+            await self._async_commit()
         except (AuthError, MfaRequired) as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
         except RateLimited as err:
+            self._async_note_staleness()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="rate_limited",
                 retry_after=err.retry_after,
             ) from err
         except InvalidResponse as err:
+            self._async_note_staleness()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="invalid_response",
                 translation_placeholders={"error": str(err)},
             ) from err
         except EnlightenError as err:
+            self._async_note_staleness()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="service_unavailable",
                 translation_placeholders={"error": str(err)},
             ) from err
-        self._read_all = False
         async_persist_session(self.hass, self.config_entry, self.client)
+        self._async_note_staleness()
         return data
 
     @abstractmethod
-    async def _async_fetch(self) -> DataT:
-        """Read the endpoints of this cadence."""
+    async def _async_fetch(self, read_all: bool) -> DataT:
+        """Read the endpoints of this cadence (every part with ``read_all``).
+
+        Compute the new data and keep side effects pending for :meth:`_async_commit`.
+        """
+
+    async def _async_commit(self) -> None:
+        """Commit what the refresh that just succeeded produced (stores, cursors)."""
 
     async def _async_gather(
         self, calls: Mapping[str, Callable[[], Awaitable[Any]]]
     ) -> dict[str, Any]:
         """Run ``calls`` concurrently (capped); return the results of those that worked.
 
-        Auth and rate-limit errors abort the whole refresh; other failures of a
-        part are logged at debug level and the part is left out, so the caller
-        keeps its previous value. If every part fails, the first error is raised.
+        Each outcome is recorded on the call's part. Auth and rate-limit errors abort
+        the whole refresh; other failures of a part leave it out, so the caller keeps
+        its previous value until the part turns stale. If every part fails, the first
+        error is raised.
         """
         if not calls:
             return {}
@@ -232,17 +377,29 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         )
         results: dict[str, Any] = {}
         errors: list[EnlightenError] = []
+        now = dt_util.utcnow()
         for key, outcome in zip(calls, outcomes, strict=True):
+            part = self._part(key)
+            if isinstance(outcome, BaseException):
+                part.failures += 1
+                part.last_error = type(outcome).__name__
             if isinstance(outcome, (AuthError, MfaRequired, RateLimited)):
-                raise outcome
+                continue
             if isinstance(outcome, EnlightenError):
-                _LOGGER.debug("Enlighten %s failed, keeping its previous data: %s", key, outcome)
+                _LOGGER.debug(
+                    "Enlighten %s failed, keeping its previous data: %s",
+                    key.rsplit("|", 1)[-1],
+                    outcome,
+                )
                 errors.append(outcome)
             elif isinstance(outcome, BaseException):
                 raise outcome
             else:
                 results[key] = outcome
-                self._part_read[key] = dt_util.utcnow()
+                part.last_success, part.failures, part.last_error = now, 0, None
+                part.next_due = self._next_due(part, now)
+        if fatal:
+            raise fatal[0]
         if errors and not results:
             raise errors[0]
         return results

@@ -26,16 +26,8 @@ from ..api import (
 from ..api.sessions import LastSession
 from ..const import (
     CONF_DEVICE_FAMILIES,
-    CONF_ENERGY_INTERVAL,
-    CONF_EV_INTERVAL,
-    CONF_INVENTORY_INTERVAL,
-    CONF_SITE_INTERVAL,
     CONF_UNDERPERFORMANCE_DAYS,
     CONF_UNDERPERFORMANCE_THRESHOLD,
-    DEFAULT_ENERGY_INTERVAL,
-    DEFAULT_EV_INTERVAL,
-    DEFAULT_INVENTORY_INTERVAL,
-    DEFAULT_SITE_INTERVAL,
     DEFAULT_UNDERPERFORMANCE_DAYS,
     DEFAULT_UNDERPERFORMANCE_THRESHOLD,
     DEVICE_FAMILIES,
@@ -46,10 +38,6 @@ from ..const import (
 class EnlightenOptions:
     """The entry options with their defaults applied."""
 
-    ev_interval: int = DEFAULT_EV_INTERVAL
-    site_interval: int = DEFAULT_SITE_INTERVAL
-    energy_interval: int = DEFAULT_ENERGY_INTERVAL
-    inventory_interval: int = DEFAULT_INVENTORY_INTERVAL
     device_families: tuple[str, ...] = DEVICE_FAMILIES
     underperformance_threshold: float = DEFAULT_UNDERPERFORMANCE_THRESHOLD
     underperformance_days: int = DEFAULT_UNDERPERFORMANCE_DAYS
@@ -60,10 +48,6 @@ class EnlightenOptions:
         opts = entry.options
         families = opts.get(CONF_DEVICE_FAMILIES, DEVICE_FAMILIES)
         return cls(
-            ev_interval=int(opts.get(CONF_EV_INTERVAL, DEFAULT_EV_INTERVAL)),
-            site_interval=int(opts.get(CONF_SITE_INTERVAL, DEFAULT_SITE_INTERVAL)),
-            energy_interval=int(opts.get(CONF_ENERGY_INTERVAL, DEFAULT_ENERGY_INTERVAL)),
-            inventory_interval=int(opts.get(CONF_INVENTORY_INTERVAL, DEFAULT_INVENTORY_INTERVAL)),
             device_families=tuple(f for f in DEVICE_FAMILIES if f in families),
             underperformance_threshold=float(
                 opts.get(CONF_UNDERPERFORMANCE_THRESHOLD, DEFAULT_UNDERPERFORMANCE_THRESHOLD)

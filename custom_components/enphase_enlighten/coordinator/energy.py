@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any, TypeIs, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -24,10 +24,10 @@ from ..api import (
     MfaRequired,
     RateLimited,
 )
-from ..const import DOMAIN, STORAGE_VERSION
+from ..const import DEFAULT_ENERGY_INTERVAL, DOMAIN, STORAGE_VERSION
 from ..history.panel_health import DetectionResult
 from ..history.sync import HistorySync
-from .base import EnlightenCoordinator
+from .base import ENERGY_PHASE, EnlightenCoordinator
 from .data import EnlightenOptions, SiteCapabilities
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ MAX_SEEN_EVENT_IDS = 300
 
 
 @dataclass(frozen=True, slots=True)
-class EnergyTotals:
+class FlowTotals:
     """Energy of one flow in kWh: today (site-local day) and lifetime."""
 
     today_kwh: float | None
@@ -61,7 +61,7 @@ class EnergyData:
     site_date: date
     timezone: str
     lifetime: LifetimeEnergy | None = None
-    totals: dict[str, EnergyTotals] = field(default_factory=dict)
+    totals: dict[str, FlowTotals] = field(default_factory=dict)
     inverter_today_wh: dict[str, float] = field(default_factory=dict)
     inverter_lifetime_wh: dict[str, float] = field(default_factory=dict)
     inverter_status: dict[str, InverterStatus] = field(default_factory=dict)
@@ -91,7 +91,8 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
             client,
             capabilities,
             name="energy",
-            interval=timedelta(seconds=options.energy_interval),
+            interval=timedelta(seconds=DEFAULT_ENERGY_INTERVAL),
+            phase=ENERGY_PHASE,
         )
         self.store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
@@ -110,6 +111,9 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         self._event_watermark: float | None = None
         self._seen_event_ids: list[str] = []
         self._saved_payload: dict[str, Any] | None = None
+        # What the running refresh produced, committed only when it succeeds.
+        self._pending_events: _EventCursor | None = None
+        self._pending_lifetime: LifetimeEnergy | None = None
         # Statistics import and panel detection, run in the background (history_sync).
         self.history = HistorySync(hass, entry, self, options)
 
@@ -117,6 +121,7 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
     async def _async_setup(self) -> None:
         stored = await self.store.async_load() or {}
         self._timezone = self._timezone or stored.get("timezone")
+        await self._async_resolve_zone()
         self._lifetime_kwh = {
             k: float(v) for k, v in stored.get("lifetime_kwh", {}).items() if _finite(v)
         }
@@ -128,6 +133,16 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         self._inverter_lifetime = {
             k: float(v) for k, v in stored.get("inverter_lifetime_wh", {}).items() if _finite(v)
         }
+        guard = stored.get("inverter_today") or {}
+        if isinstance(guard, dict) and isinstance(guard.get("date"), str):
+            try:
+                self._inverter_today_date = date.fromisoformat(guard["date"])
+            except ValueError:
+                self._inverter_today_date = None
+            else:
+                self._inverter_today = {
+                    k: float(v) for k, v in (guard.get("wh") or {}).items() if _finite(v)
+                }
         events = stored.get("events") or {}
         watermark = events.get("watermark")
         self._event_watermark = float(watermark) if _finite(watermark) else None
@@ -139,6 +154,12 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
             "lifetime_kwh": dict(self._lifetime_kwh),
             "today_kwh": {k: list(v) for k, v in self._today.items()},
             "inverter_lifetime_wh": dict(self._inverter_lifetime),
+            "inverter_today": {
+                "date": self._inverter_today_date.isoformat()
+                if self._inverter_today_date
+                else None,
+                "wh": dict(self._inverter_today),
+            },
             "events": {
                 "watermark": self._event_watermark,
                 "seen_ids": list(self._seen_event_ids),
@@ -155,21 +176,13 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         """The last under-performing panel detection; None until the first one ran."""
         return self.history.result
 
-    @callback
-    @override
-    def _async_refresh_finished(self) -> None:
-        """After a successful refresh, sync the history when the buckets changed."""
-        super()._async_refresh_finished()
-        if self.last_update_success and self.data is not None:
-            self.history.async_schedule(self.data.lifetime)
-
     @property
     def timezone(self) -> str:
         """The site's time zone (settings, events or charger), else Home Assistant's."""
         return self._timezone or self.hass.config.time_zone
 
     @override
-    async def _async_fetch(self) -> EnergyData:
+    async def _async_fetch(self, read_all: bool) -> EnergyData:
         client, sid = self.client, self.site_id
         today = self.site_today()
         calls: dict[str, Callable[[], Awaitable[Any]]] = {
@@ -195,12 +208,10 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         inverter_lifetime = await self._async_inverter_lifetime(
             lifetime, today, today_by_id, statuses
         )
-        events, new_events = results.get("events", ((), ()))
+        cursor: _EventCursor | None = results.get("events")
+        self._pending_events = cursor
+        self._pending_lifetime = lifetime
         totals = self._guarded_totals(lifetime, today)
-        payload = self._storage_payload()
-        if payload != self._saved_payload:
-            await self.store.async_save(payload)
-            self._saved_payload = payload
         return EnergyData(
             site_date=today,
             timezone=self.timezone,
@@ -209,9 +220,27 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
             inverter_today_wh=inverter_today,
             inverter_lifetime_wh=inverter_lifetime,
             inverter_status={s.serial: s for s in statuses.values()},
-            events=events or (previous.events if previous else ()),
-            new_events=new_events,
+            events=(cursor.latest if cursor else ()) or (previous.events if previous else ()),
+            new_events=cursor.new if cursor else (),
         )
+
+    @override
+    async def _async_commit(self) -> None:
+        """Move the event cursor, store the guards, start the history sync."""
+        if (cursor := self._pending_events) is not None:
+            self._event_watermark = cursor.watermark
+            self._seen_event_ids = list(cursor.seen_ids)
+            learned = cursor.timezone
+            if learned and not self.capabilities.timezone and learned != self._timezone:
+                self._timezone = learned
+                await self._async_resolve_zone()
+        self._pending_events = None
+        payload = self._storage_payload()
+        if payload != self._saved_payload:
+            await self.store.async_save(payload)
+            self._saved_payload = payload
+        lifetime, self._pending_lifetime = self._pending_lifetime, None
+        self.history.async_schedule(lifetime)
 
     def _guarded_inverter_today(self, fresh: Mapping[str, float], today: date) -> dict[str, float]:
         """Today's Wh per microinverter: never lower within a site day, and an
@@ -263,12 +292,12 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
 
     def _guarded_totals(
         self, lifetime: LifetimeEnergy | None, today: date
-    ) -> dict[str, EnergyTotals]:
+    ) -> dict[str, FlowTotals]:
         """Per-flow today/lifetime kWh that never decrease and are never NaN."""
         if lifetime is None:
             return {}
         today_key = today.isoformat()
-        totals: dict[str, EnergyTotals] = {}
+        totals: dict[str, FlowTotals] = {}
         # Flows known from earlier refreshes keep their totals when a payload lacks them.
         # Years of daily buckets per flow: summed without a Python-level loop (None and
         # zero buckets add nothing), checked once per sum, and today's bucket indexed
@@ -296,20 +325,23 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
                 last_day, last_value = self._today.get(flow, (today_key, 0.0))
                 today_kwh = max(value, last_value) if last_day == today_key else value
                 self._today[flow] = (today_key, today_kwh)
-            totals[flow] = EnergyTotals(today_kwh=today_kwh, lifetime_kwh=lifetime_kwh)
+            totals[flow] = FlowTotals(today_kwh=today_kwh, lifetime_kwh=lifetime_kwh)
         return totals
 
-    async def _async_fetch_events(
-        self,
-    ) -> tuple[tuple[HomeownerEvent, ...], tuple[HomeownerEvent, ...]]:
-        """Read the newest events; return (latest page, events not reported before)."""
+    async def _async_fetch_events(self) -> _EventCursor:
+        """Read the newest events; return what the cursor becomes if the refresh succeeds.
+
+        Nothing is moved here: a refresh that fails after this read (a rate limit on
+        another endpoint) must leave the cursor where it was, so that its events are
+        reported by the next refresh.
+        """
         page = await self.client.events(self.site_id)
-        if page.site_timezone and not self.capabilities.timezone:
-            self._timezone = page.site_timezone
         latest = tuple(page.events)
-        first_run = self._event_watermark is None
+        watermark = self._event_watermark
+        first_run = watermark is None
         seen = set(self._seen_event_ids)
-        fresh = [e for e in page.events if self._is_new_event(e, seen)]
+        fresh = [e for e in page.events if _is_new_event(e, seen, watermark)]
+        timezone = page.site_timezone
         pages = 1
         while (
             not first_run
@@ -320,28 +352,44 @@ class EnergyCoordinator(EnlightenCoordinator[EnergyData]):
         ):
             page = await self.client.events(self.site_id, cursor=page.next_cursor)
             pages += 1
-            fresh.extend(e for e in page.events if self._is_new_event(e, seen))
+            fresh.extend(e for e in page.events if _is_new_event(e, seen, watermark))
         stamps = [e.date.timestamp() for e in latest if e.date is not None]
         if stamps:
-            self._event_watermark = max([*stamps, self._event_watermark or 0.0])
+            new_watermark: float | None = max([*stamps, watermark or 0.0])
         elif first_run:
             # Nothing to anchor on yet: only events from now on count as new.
-            self._event_watermark = dt_util.utcnow().timestamp()
+            new_watermark = dt_util.utcnow().timestamp()
+        else:
+            new_watermark = watermark
         ids = [e.id for e in (*fresh, *latest) if e.id is not None]
-        self._seen_event_ids = list(dict.fromkeys([*ids, *self._seen_event_ids]))[
-            :MAX_SEEN_EVENT_IDS
-        ]
-        if first_run:
-            return latest, ()
+        seen_ids = tuple(dict.fromkeys([*ids, *self._seen_event_ids]))[:MAX_SEEN_EVENT_IDS]
         fresh.sort(key=lambda e: e.date.timestamp() if e.date else 0.0)
-        return latest, tuple(fresh)
+        return _EventCursor(
+            latest=latest,
+            new=() if first_run else tuple(fresh),
+            watermark=new_watermark,
+            seen_ids=seen_ids,
+            timezone=timezone,
+        )
 
-    def _is_new_event(self, event: HomeownerEvent, seen: set[str]) -> bool:
-        if event.id is not None and event.id in seen:
-            return False
-        if event.date is None or self._event_watermark is None:
-            return event.id is not None
-        return event.date.timestamp() >= self._event_watermark
+
+def _is_new_event(event: HomeownerEvent, seen: set[str], watermark: float | None) -> bool:
+    if event.id is not None and event.id in seen:
+        return False
+    if event.date is None or watermark is None:
+        return event.id is not None
+    return event.date.timestamp() >= watermark
+
+
+@dataclass(frozen=True, slots=True)
+class _EventCursor:
+    """One events read: the latest page, the new events, and the cursor after them."""
+
+    latest: tuple[HomeownerEvent, ...]
+    new: tuple[HomeownerEvent, ...]
+    watermark: float | None
+    seen_ids: tuple[str, ...]
+    timezone: str | None
 
 
 def _finite(value: object) -> TypeIs[int | float]:

@@ -16,20 +16,26 @@ from ..api import (
     ChargerConfigItem,
     ChargerSummary,
     EnlightenClient,
-    EnlightenError,
     EvStatus,
     ScheduleList,
 )
 from ..const import (
+    DEFAULT_EV_INTERVAL,
+    DEFAULT_SITE_INTERVAL,
     EV_BOOST_DURATION,
     EV_FAST_INTERVAL,
 )
-from .base import RARE_PART_INTERVAL, SLOW_PART_INTERVAL, EnlightenCoordinator
+from .base import (
+    EV_SETTINGS_PHASE,
+    RARE_PART_INTERVAL,
+    SLOW_PART_INTERVAL,
+    EnlightenCoordinator,
+)
 from .data import EnlightenOptions, EvData, SiteCapabilities
 
 
 class EvCoordinator(EnlightenCoordinator[EvData]):
-    """EV charger status: idle cadence from the options, 15 s while busy."""
+    """EV charger status: once a minute while idle, every 15 s while busy."""
 
     def __init__(
         self,
@@ -40,7 +46,7 @@ class EvCoordinator(EnlightenCoordinator[EvData]):
         options: EnlightenOptions,
     ) -> None:
         """Create the EV coordinator."""
-        self._idle_interval = timedelta(seconds=options.ev_interval)
+        self._idle_interval = timedelta(seconds=DEFAULT_EV_INTERVAL)
         super().__init__(hass, entry, client, capabilities, name="ev", interval=self._idle_interval)
         self._boost_until: datetime | None = None
         self._live_until: datetime | None = None
@@ -58,27 +64,27 @@ class EvCoordinator(EnlightenCoordinator[EvData]):
         stream = await self.client.start_live_stream(self.site_id)
         self._live_until = dt_util.utcnow() + timedelta(seconds=stream.duration_s or 900)
         self._apply_interval(fast=True)
+        await self.async_request_refresh()
 
     async def async_stop_live_stream(self) -> None:
         """End the live stream burst."""
         await self.client.stop_live_stream(self.site_id)
         self._live_until = None
 
+    async def _read_status(self) -> EvStatus:
+        return await self.client.ev_status(self.site_id)
+
     def _window_active(self, until: datetime | None) -> bool:
         return until is not None and dt_util.utcnow() < until
 
     @callback
     def _apply_interval(self, *, fast: bool) -> None:
-        interval = EV_FAST_INTERVAL if fast else self._idle_interval
-        if interval == self.update_interval:
-            return
-        self.update_interval = interval
-        if self._listeners:
-            self._schedule_refresh()
+        """Set the cadence; it applies from the next refresh on (callers ask for one)."""
+        self.update_interval = EV_FAST_INTERVAL if fast else self._idle_interval
 
     @override
-    async def _async_fetch(self) -> EvData:
-        status: EvStatus = await self.client.ev_status(self.site_id)
+    async def _async_fetch(self, read_all: bool) -> EvData:
+        status: EvStatus = (await self._async_gather({"status": self._read_status}))["status"]
         chargers = {c.sn: c for c in status.chargers}
         live = self._window_active(self._live_until)
         fast = (
@@ -130,11 +136,13 @@ class EvSettingsCoordinator(EnlightenCoordinator[EvSettingsData]):
             client,
             capabilities,
             name="ev_settings",
-            interval=timedelta(seconds=options.site_interval),
+            interval=timedelta(seconds=DEFAULT_SITE_INTERVAL),
+            phase=EV_SETTINGS_PHASE,
         )
         self.summaries: dict[str, ChargerSummary] = {c.serial: c for c in capabilities.chargers}
         # Charging current chosen while not charging; sent with the next start.
         self.desired_amps: dict[str, int] = {}
+        self._summary_read: set[str] = set()
 
     @property
     def serials(self) -> list[str]:
@@ -147,19 +155,7 @@ class EvSettingsCoordinator(EnlightenCoordinator[EvSettingsData]):
         return bool(summary and summary.supports_use_battery)
 
     @override
-    async def _async_setup(self) -> None:
-        """Read the per-charger summary where the list left out ``supportsUseBattery``."""
-        for serial, summary in list(self.summaries.items()):
-            if summary.supports_use_battery is None:
-                try:
-                    self.summaries[serial] = await self.client.ev_charger_summary(
-                        self.site_id, serial
-                    )
-                except EnlightenError:
-                    continue
-
-    @override
-    async def _async_fetch(self) -> EvSettingsData:
+    async def _async_fetch(self, read_all: bool) -> EvSettingsData:
         client, sid = self.client, self.site_id
         calls: dict[str, Callable[[], Awaitable[Any]]] = {}
         rare: dict[str, Callable[[], Awaitable[Any]]] = {}
@@ -167,15 +163,24 @@ class EvSettingsCoordinator(EnlightenCoordinator[EvSettingsData]):
             # The charge mode every 15 min, the rest hourly (every part after a command).
             calls.update(
                 self._due_parts(
-                    {f"{sn}|mode": partial(client.charge_mode, sid, sn)}, SLOW_PART_INTERVAL
+                    {f"{sn}|mode": partial(client.charge_mode, sid, sn)},
+                    SLOW_PART_INTERVAL,
+                    read_all,
                 )
             )
             rare[f"{sn}|auth"] = partial(client.session_auth, sid, sn)
             rare[f"{sn}|schedules"] = partial(client.schedules, sid, sn)
+            if self.summaries[sn].supports_use_battery is None and sn not in self._summary_read:
+                # The list left ``supportsUseBattery`` out: the charger's own summary has it.
+                rare[f"{sn}|summary"] = partial(client.ev_charger_summary, sid, sn)
             if self.supports_use_battery(sn):
                 rare[f"{sn}|battery"] = partial(client.green_use_battery, sid, sn)
-        calls.update(self._due_parts(rare, RARE_PART_INTERVAL))
+        calls.update(self._due_parts(rare, RARE_PART_INTERVAL, read_all))
         results = await self._async_gather(calls)
+        for sn in self.serials:
+            if (summary := results.get(f"{sn}|summary")) is not None:
+                self.summaries[sn] = summary
+                self._summary_read.add(sn)
         previous = self.data.chargers if self.data else {}
         chargers: dict[str, ChargerSettings] = {}
         for sn in self.serials:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Self, override
@@ -27,7 +27,7 @@ from homeassistant.helpers.aiohttp_client import (
     async_get_clientsession,
 )
 from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from ..api import EnlightenClient, EnlightenError
@@ -48,7 +48,7 @@ from ..gateway import (
     firmware_requires_token,
     request_gateway_token,
 )
-from .base import EnlightenCoordinator, async_persist_session
+from .base import STALE_AFTER_FAILURES, async_persist_session
 from .data import SiteCapabilities
 
 _LOGGER = logging.getLogger(__name__)
@@ -118,8 +118,10 @@ def reserve_matches(data: GatewayData | None, reserve: int) -> bool | None:
     return None if value is None else round(value) == reserve
 
 
-class GatewayCoordinator(EnlightenCoordinator[GatewayData]):
+class GatewayCoordinator(DataUpdateCoordinator[GatewayData]):
     """Polls the local IQ Gateway every 60 s and keeps its token valid."""
+
+    config_entry: ConfigEntry[Any]
 
     def __init__(
         self,
@@ -133,8 +135,17 @@ class GatewayCoordinator(EnlightenCoordinator[GatewayData]):
     ) -> None:
         """Create the coordinator; ``session`` must not verify TLS (self-signed gateway)."""
         super().__init__(
-            hass, entry, client, capabilities, name="gateway", interval=GATEWAY_INTERVAL
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} gateway",
+            update_interval=GATEWAY_INTERVAL,
+            always_update=False,
         )
+        self.client = client
+        self.capabilities = capabilities
+        self.last_success_at: datetime | None = None
+        self.failed_reads = 0
         self.config = config
         self._session = session
         self.gateway = self._new_gateway_client(config.token)
@@ -177,6 +188,19 @@ class GatewayCoordinator(EnlightenCoordinator[GatewayData]):
 
     @override
     async def _async_update_data(self) -> GatewayData:
+        try:
+            data = await self._async_read()
+        except UpdateFailed:
+            self.failed_reads += 1
+            if self.failed_reads == STALE_AFTER_FAILURES:
+                # The base class tells listeners only about the first failure in a row.
+                self.async_update_listeners()
+            raise
+        self.failed_reads = 0
+        self.last_success_at = dt_util.utcnow()
+        return data
+
+    async def _async_read(self) -> GatewayData:
         renewed = False
         if self.requires_token and self.gateway.token_needs_renewal(dt_util.utcnow()):
             renewed = await self._async_renew_token()
@@ -202,7 +226,25 @@ class GatewayCoordinator(EnlightenCoordinator[GatewayData]):
         self._resolve_waiters(data)
         return data
 
-    @override
+    def parts_fresh(self, names: Iterable[str] = ()) -> bool:
+        """Whether the last good read is recent enough to be shown (``names``: unused).
+
+        The gateway has one part, its read: a failed poll or two keep the values;
+        after STALE_AFTER_FAILURES failures in a row, or that many intervals without
+        a good read, they go.
+        """
+        if self.data is None or self.last_success_at is None:
+            return False
+        if self.failed_reads >= STALE_AFTER_FAILURES:
+            return False
+        limit = GATEWAY_INTERVAL * STALE_AFTER_FAILURES + GATEWAY_INTERVAL / 2
+        return dt_util.utcnow() - self.last_success_at <= limit
+
+    @property
+    def data_fresh(self) -> bool:
+        """Whether entities may show the gateway's data."""
+        return self.parts_fresh()
+
     async def _async_fetch(self) -> GatewayData:
         """One read of the gateway; auth errors pass through, others become UpdateFailed."""
         try:

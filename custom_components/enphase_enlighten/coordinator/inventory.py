@@ -13,11 +13,14 @@ from homeassistant.core import HomeAssistant
 
 from ..api import ChargerSummary, EnlightenClient, Inventory, InverterList, SiteSettings
 from ..api.sessions import async_fetch_last_sessions
-from ..const import FAMILY_BATTERY, FAMILY_EV, FAMILY_MICROINVERTERS
-from .base import EnlightenCoordinator
+from ..const import DEFAULT_INVENTORY_INTERVAL, FAMILY_BATTERY, FAMILY_EV, FAMILY_MICROINVERTERS
+from .base import INVENTORY_PHASE, SLOW_PART_INTERVAL, EnlightenCoordinator
 from .data import EnlightenOptions, InventoryData, SiteCapabilities
 
 _LOGGER = logging.getLogger(__name__)
+
+# How often each inventory part is read.
+PART_EVERY = timedelta(seconds=DEFAULT_INVENTORY_INTERVAL)
 
 
 async def async_detect_capabilities(
@@ -64,7 +67,11 @@ async def async_detect_capabilities(
 
 
 class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
-    """Devices, microinverters, EV chargers and backup history (1 h)."""
+    """Devices, microinverters, EV chargers and backup history (each hourly).
+
+    The coordinator runs every 15 minutes and reads the parts that are due, so
+    that its five hourly reads spread over the hour instead of leaving together.
+    """
 
     def __init__(
         self,
@@ -81,19 +88,19 @@ class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
             client,
             capabilities,
             name="inventory",
-            interval=timedelta(seconds=options.inventory_interval),
+            interval=SLOW_PART_INTERVAL,
+            phase=INVENTORY_PHASE,
         )
         self._seeded = True
 
     @override
-    async def _async_fetch(self) -> InventoryData:
+    async def _async_fetch(self, read_all: bool) -> InventoryData:
         client, sid, caps = self.client, self.site_id, self.capabilities
-        calls: dict[str, Callable[[], Awaitable[Any]]] = {}
-        seeded, self._seeded = self._seeded, False
-        if not seeded:
-            calls["devices"] = lambda: client.devices(sid)
-            if caps.has_charger:
-                calls["chargers"] = lambda: client.ev_summary(sid)
+        calls: dict[str, Callable[[], Awaitable[Any]]] = {
+            "devices": lambda: client.devices(sid),
+        }
+        if caps.has_charger:
+            calls["chargers"] = lambda: client.ev_summary(sid)
         if caps.has_microinverters:
             calls["inverters"] = lambda: client.all_inverters(sid)
         if caps.has_battery:
@@ -102,7 +109,13 @@ class InventoryCoordinator(EnlightenCoordinator[InventoryData]):
             calls["last_sessions"] = lambda: async_fetch_last_sessions(
                 client, sid, serials, today=self.site_today(), timezone=self.timezone
             )
-        results = await self._async_gather(calls)
+        seeded, self._seeded = self._seeded, False
+        if seeded:
+            # Setup has just read the devices and the EV summary: count them as read.
+            for name in ("devices", "chargers"):
+                if calls.pop(name, None) is not None:
+                    self._seed_part(name, PART_EVERY)
+        results = await self._async_gather(self._due_parts(calls, PART_EVERY, read_all))
         if seeded:
             results["devices"] = caps.inventory
             results["chargers"] = list(caps.chargers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, override
@@ -13,10 +12,9 @@ from homeassistant.core import HomeAssistant
 from ..api import (
     EnlightenClient,
 )
-from .base import RARE_PART_INTERVAL, SLOW_PART_INTERVAL, EnlightenCoordinator
+from ..const import DEFAULT_SITE_INTERVAL
+from .base import RARE_PART_INTERVAL, SITE_PHASE, SLOW_PART_INTERVAL, EnlightenCoordinator
 from .data import EnlightenOptions, RequestedProfile, SiteCapabilities, SiteData
-
-_LOGGER = logging.getLogger(__name__)
 
 
 class SiteCoordinator(EnlightenCoordinator[SiteData]):
@@ -37,13 +35,14 @@ class SiteCoordinator(EnlightenCoordinator[SiteData]):
             client,
             capabilities,
             name="site",
-            interval=timedelta(seconds=options.site_interval),
+            interval=timedelta(seconds=DEFAULT_SITE_INTERVAL),
+            phase=SITE_PHASE,
         )
         # Optimistic holder: the last profile change this integration sent.
         self.requested_profile: RequestedProfile | None = None
 
     @override
-    async def _async_fetch(self) -> SiteData:
+    async def _async_fetch(self, read_all: bool) -> SiteData:
         client, sid = self.client, self.site_id
         previous = self.data or SiteData()
         # The state of charge every time; settings every 15 min (every time while
@@ -57,16 +56,17 @@ class SiteCoordinator(EnlightenCoordinator[SiteData]):
         )
         calls: dict[str, Callable[[], Awaitable[Any]]] = {
             "battery_status": lambda: client.battery_status(sid),
-            **(settings if pending else self._due_parts(settings, SLOW_PART_INTERVAL)),
+            **self._due_parts(settings, SLOW_PART_INTERVAL, read_all or pending),
             **self._due_parts(
                 {
                     "storm_alert": lambda: client.storm_alert(sid),
                     "off_grid": lambda: client.off_grid_status(sid),
                 },
                 SLOW_PART_INTERVAL,
+                read_all,
             ),
             **self._due_parts(
-                {"grid_check": lambda: client.grid_control_check(sid)}, RARE_PART_INTERVAL
+                {"grid_check": lambda: client.grid_control_check(sid)}, RARE_PART_INTERVAL, read_all
             ),
         }
         results = await self._async_gather(calls)

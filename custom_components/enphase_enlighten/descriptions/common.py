@@ -17,11 +17,10 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 
 from ..api import BatteryStorage, ChargerStatus, ChargerSummary, InventoryDevice
-from ..coordinator.base import EnlightenCoordinator
 from ..coordinator.ev import EvCoordinator
 from ..coordinator.inventory import InventoryCoordinator
 from ..coordinator.site import SiteCoordinator
-from ..entity import EnlightenEntity
+from ..entity import EnlightenEntity, ReadableCoordinator
 
 type Source[SourceT] = Callable[[], SourceT | None]
 
@@ -38,28 +37,33 @@ class EnlightenEntityDescription[SourceT](EntityDescription):
     built; ``available_fn`` on every state write.
     """
 
+    # The coordinator parts the value comes from, where they are fewer than the
+    # group's (see ``build_group``); empty: the group's parts.
+    parts: tuple[str, ...] = ()
     exists_fn: Callable[[SourceT], bool] = _always
     available_fn: Callable[[SourceT], bool] = _always
     attr_fn: Callable[[SourceT], Mapping[str, Any]] | None = None
 
 
-class EnlightenSourceEntity[SourceT](EnlightenEntity[EnlightenCoordinator[Any]]):
+class EnlightenSourceEntity[SourceT](EnlightenEntity[ReadableCoordinator]):
     """An entity whose state comes from one source of its coordinator's data."""
 
     entity_description: EnlightenEntityDescription[SourceT]
 
     def __init__(
         self,
-        coordinator: EnlightenCoordinator[Any],
+        coordinator: ReadableCoordinator,
         description: EnlightenEntityDescription[SourceT],
         *,
         serial: str,
         device_info: DeviceInfo,
         source: Source[SourceT],
+        parts: tuple[str, ...] = (),
     ) -> None:
-        """Bind the entity to its source."""
+        """Bind the entity to its source and the coordinator parts the source reads."""
         super().__init__(coordinator, description, serial=serial, device_info=device_info)
         self._source = source
+        self.parts = description.parts or parts
 
     @property
     def source(self) -> SourceT | None:
@@ -86,21 +90,31 @@ class EnlightenSourceEntity[SourceT](EnlightenEntity[EnlightenCoordinator[Any]])
 
 def build_group[SourceT, EntityT](
     factory: Callable[..., EntityT],
-    coordinator: EnlightenCoordinator[Any],
+    coordinator: ReadableCoordinator,
     descriptions: Iterable[EnlightenEntityDescription[SourceT]],
     source: Source[SourceT],
     *,
     serial: str,
     device_info: DeviceInfo,
+    parts: tuple[str, ...] = (),
 ) -> list[EntityT]:
     """Entities of one device for the descriptions that exist for the current source.
+
+    ``parts`` names the coordinator parts the source reads (empty: all of them).
 
     A source that is missing right now (a failed optional endpoint) does not
     hide the entities: they are created and stay unavailable until it returns.
     """
     current = source() if coordinator.data is not None else None
     return [
-        factory(coordinator, description, serial=serial, device_info=device_info, source=source)
+        factory(
+            coordinator,
+            description,
+            serial=serial,
+            device_info=device_info,
+            source=source,
+            parts=parts,
+        )
         for description in descriptions
         if current is None or description.exists_fn(current)
     ]

@@ -45,7 +45,13 @@ from ..entity import (
     inverter_device_info,
     site_device_info,
 )
-from ..gateway import BatteryStatus, DeviceStatus, EnergyTotals, InverterReading, RelayStatus
+from ..gateway import (
+    DeviceStatus,
+    LocalBatteryStatus,
+    LocalEnergyTotals,
+    LocalInverterReading,
+    RelayStatus,
+)
 from ..runtime import EnlightenConfigEntry
 from .common import EnlightenEntityDescription, EnlightenSourceEntity, Source, build_group
 
@@ -73,10 +79,10 @@ class GatewayBinarySensorEntityDescription[SourceT](
 # --------------------------------------------------------------------------- descriptions
 
 
-def _totals(kind: str) -> tuple[GatewaySensorEntityDescription[EnergyTotals], ...]:
+def _totals(kind: str) -> tuple[GatewaySensorEntityDescription[LocalEnergyTotals], ...]:
     """Power now and the three energy counters of ``production`` or ``consumption``."""
     return (
-        GatewaySensorEntityDescription[EnergyTotals](
+        GatewaySensorEntityDescription[LocalEnergyTotals](
             key=f"local_{kind}_power",
             translation_key=f"local_{kind}_power",
             device_class=SensorDeviceClass.POWER,
@@ -85,7 +91,7 @@ def _totals(kind: str) -> tuple[GatewaySensorEntityDescription[EnergyTotals], ..
             suggested_display_precision=0,
             value_fn=lambda t: t.watts_now,
         ),
-        GatewaySensorEntityDescription[EnergyTotals](
+        GatewaySensorEntityDescription[LocalEnergyTotals](
             key=f"local_{kind}_today",
             translation_key=f"local_{kind}_today",
             device_class=SensorDeviceClass.ENERGY,
@@ -96,7 +102,7 @@ def _totals(kind: str) -> tuple[GatewaySensorEntityDescription[EnergyTotals], ..
             suggested_display_precision=2,
             value_fn=lambda t: t.wh_today,
         ),
-        GatewaySensorEntityDescription[EnergyTotals](
+        GatewaySensorEntityDescription[LocalEnergyTotals](
             key=f"local_{kind}_last_7_days",
             translation_key=f"local_{kind}_last_7_days",
             device_class=SensorDeviceClass.ENERGY,
@@ -106,7 +112,7 @@ def _totals(kind: str) -> tuple[GatewaySensorEntityDescription[EnergyTotals], ..
             suggested_display_precision=1,
             value_fn=lambda t: t.wh_last_7_days,
         ),
-        GatewaySensorEntityDescription[EnergyTotals](
+        GatewaySensorEntityDescription[LocalEnergyTotals](
             key=f"local_{kind}_lifetime",
             translation_key=f"local_{kind}_lifetime",
             device_class=SensorDeviceClass.ENERGY,
@@ -122,8 +128,8 @@ def _totals(kind: str) -> tuple[GatewaySensorEntityDescription[EnergyTotals], ..
 PRODUCTION_SENSORS = _totals("production")
 CONSUMPTION_SENSORS = _totals("consumption")
 
-BATTERY_SENSORS: tuple[GatewaySensorEntityDescription[BatteryStatus], ...] = (
-    GatewaySensorEntityDescription[BatteryStatus](
+BATTERY_SENSORS: tuple[GatewaySensorEntityDescription[LocalBatteryStatus], ...] = (
+    GatewaySensorEntityDescription[LocalBatteryStatus](
         key="local_battery_level",
         translation_key="local_battery_level",
         device_class=SensorDeviceClass.BATTERY,
@@ -135,8 +141,8 @@ BATTERY_SENSORS: tuple[GatewaySensorEntityDescription[BatteryStatus], ...] = (
     ),
 )
 
-INVERTER_SENSORS: tuple[GatewaySensorEntityDescription[InverterReading], ...] = (
-    GatewaySensorEntityDescription[InverterReading](
+INVERTER_SENSORS: tuple[GatewaySensorEntityDescription[LocalInverterReading], ...] = (
+    GatewaySensorEntityDescription[LocalInverterReading](
         key="local_last_report_power",
         translation_key="local_last_report_power",
         device_class=SensorDeviceClass.POWER,
@@ -145,7 +151,7 @@ INVERTER_SENSORS: tuple[GatewaySensorEntityDescription[InverterReading], ...] = 
         suggested_display_precision=0,
         value_fn=lambda i: i.last_report_watts,
     ),
-    GatewaySensorEntityDescription[InverterReading](
+    GatewaySensorEntityDescription[LocalInverterReading](
         key="local_max_report_power",
         translation_key="local_max_report_power",
         device_class=SensorDeviceClass.POWER,
@@ -154,7 +160,7 @@ INVERTER_SENSORS: tuple[GatewaySensorEntityDescription[InverterReading], ...] = 
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda i: i.max_report_watts,
     ),
-    GatewaySensorEntityDescription[InverterReading](
+    GatewaySensorEntityDescription[LocalInverterReading](
         key="local_last_report",
         translation_key="local_last_report",
         device_class=SensorDeviceClass.TIMESTAMP,
@@ -397,7 +403,7 @@ def _flags(
     )
 
 
-def _inverter_source(coordinator: GatewayCoordinator, serial: str) -> Source[InverterReading]:
+def _inverter_source(coordinator: GatewayCoordinator, serial: str) -> Source[LocalInverterReading]:
     return lambda: coordinator.data.inverters.get(serial)
 
 

@@ -37,7 +37,7 @@ from ..api import (
     ProfileDetails,
     StormAlert,
 )
-from ..coordinator.energy import EnergyData, EnergyTotals
+from ..coordinator.energy import EnergyData, FlowTotals
 from .common import EnlightenEntityDescription, enum_value
 
 CONNECTOR_STATUSES = [
@@ -187,7 +187,7 @@ EV_SUMMARY_SENSORS: tuple[EnlightenSensorEntityDescription[ChargerSummary], ...]
         value_fn=lambda s: s.max_current,
     ),
 )
-EV_ENERGY_SENSORS: tuple[EnlightenSensorEntityDescription[EnergyTotals], ...] = (
+EV_ENERGY_SENSORS: tuple[EnlightenSensorEntityDescription[FlowTotals], ...] = (
     EnlightenSensorEntityDescription(
         key="lifetime_energy",
         translation_key="lifetime_energy",
@@ -459,16 +459,19 @@ def _last_backup(history: BackupHistory) -> datetime | None:
     return max((e.start for e in history.events), default=None)
 
 
+# The cloud's totals cover the history it keeps, and without them the figures are
+# sums over the events listed: either can drop when old events leave the history,
+# and neither is a reading of the moment. So no state class (no statistics).
 BACKUP_SENSORS: tuple[EnlightenSensorEntityDescription[BackupHistory], ...] = (
-    _count(
-        "backup_events",
-        lambda h: h.total_records if h.total_records is not None else len(h.events),
+    EnlightenSensorEntityDescription(
+        key="backup_events",
+        translation_key="backup_events",
+        value_fn=lambda h: h.total_records if h.total_records is not None else len(h.events),
     ),
     EnlightenSensorEntityDescription(
         key="backup_duration",
         translation_key="backup_duration",
         device_class=SensorDeviceClass.DURATION,
-        state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
@@ -522,7 +525,7 @@ DEVICE_SENSORS: tuple[EnlightenSensorEntityDescription[InventoryDevice], ...] = 
 
 
 @dataclass(frozen=True, slots=True)
-class InverterReading:
+class InverterEnergy:
     """What the energy coordinator knows about one microinverter."""
 
     today_wh: float | None
@@ -531,13 +534,13 @@ class InverterReading:
     status_text: str | None
 
 
-def inverter_reading(data: EnergyData, serial: str) -> InverterReading | None:
+def inverter_reading(data: EnergyData, serial: str) -> InverterEnergy | None:
     status = data.inverter_status.get(serial)
     today = data.inverter_today_wh.get(serial)
     lifetime = data.inverter_lifetime_wh.get(serial)
     if status is None and today is None and lifetime is None:
         return None
-    return InverterReading(
+    return InverterEnergy(
         today_wh=today,
         lifetime_wh=lifetime,
         status=status.status_code if status else None,
@@ -549,7 +552,7 @@ def _kwh(wh: float | None) -> float | None:
     return None if wh is None else wh / 1000
 
 
-INVERTER_SENSORS: tuple[EnlightenSensorEntityDescription[InverterReading], ...] = (
+INVERTER_SENSORS: tuple[EnlightenSensorEntityDescription[InverterEnergy], ...] = (
     EnlightenSensorEntityDescription(
         key="energy_today",
         translation_key="energy_today",
@@ -578,6 +581,7 @@ INVERTER_SENSORS: tuple[EnlightenSensorEntityDescription[InverterReading], ...] 
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda r: enum_value(r.status, DEVICE_STATUSES),
         attr_fn=lambda r: {"status_text": r.status_text},
+        parts=("inverter_status",),
     ),
 )
 INVERTER_CARD_SENSORS: tuple[EnlightenSensorEntityDescription[Inverter], ...] = (

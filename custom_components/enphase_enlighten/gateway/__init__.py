@@ -8,12 +8,12 @@ from __future__ import annotations
 from .client import DEFAULT_LOCAL_USERNAME, DEFAULT_TIMEOUT, GatewayClient, url_host
 from .errors import GatewayAuthError, GatewayError, GatewaySerialMismatch, GatewayUnavailable
 from .models import (
-    BatteryStatus,
     DeviceStatus,
-    EnergyTotals,
     GatewayData,
     GridStatus,
-    InverterReading,
+    LocalBatteryStatus,
+    LocalEnergyTotals,
+    LocalInverterReading,
     RelayStatus,
     parse_inventory,
 )
@@ -42,9 +42,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_TOKEN_URL",
     "ZEROCONF_SERVICE_TYPE",
-    "BatteryStatus",
     "DeviceStatus",
-    "EnergyTotals",
     "GatewayAuthError",
     "GatewayClient",
     "GatewayData",
@@ -52,7 +50,9 @@ __all__ = [
     "GatewaySerialMismatch",
     "GatewayUnavailable",
     "GridStatus",
-    "InverterReading",
+    "LocalBatteryStatus",
+    "LocalEnergyTotals",
+    "LocalInverterReading",
     "RelayStatus",
     "ZeroconfGateway",
     "fetch_gateway_token",

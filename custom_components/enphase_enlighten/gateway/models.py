@@ -25,7 +25,7 @@ def _frozen[V](data: Mapping[str, V] | None = None) -> Mapping[str, V]:
 
 
 @dataclass(frozen=True, slots=True)
-class EnergyTotals:
+class LocalEnergyTotals:
     """Power now and energy counters of one measurement (production or consumption)."""
 
     watts_now: float
@@ -35,7 +35,7 @@ class EnergyTotals:
 
 
 @dataclass(frozen=True, slots=True)
-class InverterReading:
+class LocalInverterReading:
     """The last report of one microinverter."""
 
     serial: str
@@ -79,7 +79,7 @@ class RelayStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class BatteryStatus:
+class LocalBatteryStatus:
     """Aggregated battery figures (IQ Battery / Encharge and AC Battery)."""
 
     soc: float | None
@@ -107,13 +107,13 @@ class GatewayData:
     serial: str
     firmware: str
     part_number: str | None
-    production: EnergyTotals | None
-    consumption: EnergyTotals | None = None
-    net_consumption: EnergyTotals | None = None
-    inverters: Mapping[str, InverterReading] = field(default_factory=_frozen)
+    production: LocalEnergyTotals | None
+    consumption: LocalEnergyTotals | None = None
+    net_consumption: LocalEnergyTotals | None = None
+    inverters: Mapping[str, LocalInverterReading] = field(default_factory=_frozen)
     relays: Mapping[str, RelayStatus] = field(default_factory=_frozen)
     devices: Mapping[str, DeviceStatus] = field(default_factory=_frozen)
-    battery: BatteryStatus | None = None
+    battery: LocalBatteryStatus | None = None
     grid: GridStatus | None = None
 
     @property
@@ -169,11 +169,11 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def totals_from(model: _Totals | None) -> EnergyTotals | None:
+def totals_from(model: _Totals | None) -> LocalEnergyTotals | None:
     """Convert a pyenphase production/consumption model."""
     if model is None:
         return None
-    return EnergyTotals(
+    return LocalEnergyTotals(
         watts_now=model.watts_now,
         wh_today=model.watt_hours_today,
         wh_last_7_days=model.watt_hours_last_7_days,
@@ -181,7 +181,7 @@ def totals_from(model: _Totals | None) -> EnergyTotals | None:
     )
 
 
-def battery_from(data: EnvoyData) -> BatteryStatus | None:
+def battery_from(data: EnvoyData) -> LocalBatteryStatus | None:
     """Aggregate battery state from whatever battery data pyenphase found."""
     per_battery: dict[str, float] = {}
     for serial, power in (data.encharge_power or {}).items():
@@ -194,7 +194,7 @@ def battery_from(data: EnvoyData) -> BatteryStatus | None:
         soc: float | None = agg.state_of_charge
         if data.battery_aggregate is not None:  # Encharge plus AC Batteries
             soc = data.battery_aggregate.state_of_charge
-        return BatteryStatus(
+        return LocalBatteryStatus(
             soc=soc,
             reserve_soc=agg.reserve_state_of_charge,
             configured_reserve_soc=agg.configured_reserve_state_of_charge,
@@ -203,7 +203,7 @@ def battery_from(data: EnvoyData) -> BatteryStatus | None:
             per_battery_soc=_frozen(per_battery),
         )
     if (acb := data.acb_power) is not None:
-        return BatteryStatus(
+        return LocalBatteryStatus(
             soc=acb.state_of_charge,
             available_energy_wh=acb.charge_wh,
             per_battery_soc=_frozen(per_battery),
@@ -225,10 +225,10 @@ def grid_from(data: EnvoyData) -> GridStatus | None:
     )
 
 
-def inverters_from(data: EnvoyData) -> dict[str, InverterReading]:
+def inverters_from(data: EnvoyData) -> dict[str, LocalInverterReading]:
     """Per-microinverter last reports."""
     return {
-        serial: InverterReading(
+        serial: LocalInverterReading(
             serial=serial,
             last_report_watts=inv.last_report_watts,
             max_report_watts=inv.max_report_watts,

@@ -84,7 +84,8 @@ async def _async_get_charging_sessions(call: ServiceCall) -> ServiceResponse:
     entry, serials = _target(call)
     runtime = entry.runtime_data
     timezone = runtime.energy.timezone
-    zone = dt_util.get_time_zone(timezone) or dt_util.get_default_time_zone()
+    # Looked up asynchronously: a zone not loaded yet is read from disk in the executor.
+    zone = await dt_util.async_get_time_zone(timezone) or dt_util.get_default_time_zone()
     start, end = _date_range(call, dt_util.now(zone).date())
     rows: list[tuple[str, ChargingSession]] = []
     truncated = False

@@ -10,7 +10,7 @@ holds and compare every row, so only what changed is written.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
@@ -20,15 +20,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from ..api import EnlightenError
+from .aliases import inverter_log_ids, serial_aliases
 from .statistics import (
     WH_PER_KWH,
     ImportResult,
     async_read_rows,
+    async_resolve_time_zone,
     day_start,
     energy_wh,
     inverter_statistic_id,
     metadata,
-    resolve_time_zone,
     rows_from_states,
     write,
 )
@@ -62,6 +63,8 @@ class PanelBackfillResult:
     history: dict[date, dict[str, float]] = field(default_factory=dict)
     """Fetched energy in Wh per day and serial."""
     imported: ImportResult = field(default_factory=ImportResult)
+    empty_days: tuple[date, ...] = ()
+    """Fetched days the cloud answered without any panel of the site (nothing stored)."""
 
 
 async def async_import_panel_history(
@@ -71,14 +74,17 @@ async def async_import_panel_history(
     *,
     time_zone: str | tzinfo | None = None,
     names: Mapping[str, str] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> ImportResult:
     """Import per-microinverter daily energy (Wh by serial, per day) as statistics.
 
     Days may arrive in any order and overlap what is stored: the stored days and the new
     ones are merged and the running sums recomputed, so importing an older day later shifts
     the sums of the days after it. A panel missing (or None) on a day gets no row that day.
+    Logs name the panels by `aliases` (serial to alias; by default numbered over the
+    serials of `history`), never by serial.
     """
-    tz = resolve_time_zone(hass, time_zone)
+    tz = await async_resolve_time_zone(hass, time_zone)
     serials = sorted({serial for values in history.values() for serial in values})
     if not serials:
         return ImportResult()
@@ -101,7 +107,8 @@ async def async_import_panel_history(
             rows_from_states(states),
         )
     _LOGGER.debug("Importing panel history of site %s for %s days", site_id, len(history))
-    return write(hass, wanted, stored)
+    log_ids = inverter_log_ids(serials, aliases or serial_aliases(serials))
+    return write(hass, wanted, stored, log_ids=log_ids)
 
 
 async def async_import_panel_statistics(
@@ -131,7 +138,7 @@ async def async_get_panel_history(
 
     Days on which a panel has no row are absent for that panel (did not report).
     """
-    tz = resolve_time_zone(hass, time_zone)
+    tz = await async_resolve_time_zone(hass, time_zone)
     by_start = {
         day_start(first_day + timedelta(days=offset), tz).timestamp(): first_day
         + timedelta(days=offset)
@@ -144,6 +151,33 @@ async def async_get_panel_history(
         for start, (state, _sum) in rows.items():
             if (day := by_start.get(start)) is not None and state is not None:
                 history[day][ids[statistic_id]] = state * WH_PER_KWH
+    return history
+
+
+def _day_of_start(start: float, tz: tzinfo) -> date | None:
+    """The day whose row starts at `start` in zone `tz` (None: no day's row starts there).
+
+    A row starts at the day's local midnight or up to an hour before it (zones whose
+    midnight is not on a UTC hour), so the day is that of the hour after the start.
+    """
+    day = (datetime.fromtimestamp(start, tz) + timedelta(hours=1)).date()
+    return day if day_start(day, tz).timestamp() == start else None
+
+
+async def async_read_all_panel_history(
+    hass: HomeAssistant, serials: Iterable[str], tz: tzinfo
+) -> dict[date, dict[str, float]]:
+    """Read every stored per-panel row back, in Wh per day and serial, the days in `tz`.
+
+    Rows that start at no midnight of `tz` (written in another zone) are left out.
+    """
+    ids = {inverter_statistic_id(serial): serial for serial in serials}
+    stored = await async_read_rows(hass, ids, _EPOCH)
+    history: dict[date, dict[str, float]] = {}
+    for statistic_id, rows in stored.items():
+        for start, (state, _sum) in rows.items():
+            if state is not None and (day := _day_of_start(start, tz)) is not None:
+                history.setdefault(day, {})[ids[statistic_id]] = state * WH_PER_KWH
     return history
 
 
@@ -179,17 +213,21 @@ async def async_backfill_panel_history(
     settle_hours: float = DEFAULT_SETTLE_HOURS,
     not_before: date | None = None,
     refetch: Iterable[date] = (),
+    answered: Collection[date] = (),
+    aliases: Mapping[str, str] | None = None,
 ) -> PanelBackfillResult:
     """Fetch and import the per-panel days of the window that are not stored yet.
 
     Request cost: one inverter production request (spec 2.14, a single-day range) per
     missing day, plus one inverter status request (2.15) for the id-to-serial join when
     `serial_by_id` is not given. With nothing missing and a map given, no request is made.
-    Days in `refetch` are fetched again even when stored (late data); pass the site's
-    first day as `not_before` so days before it are never asked for. When a request fails,
-    the days fetched so far are imported before the error is raised.
+    A day the cloud answered without any panel stores nothing; it is reported in
+    `empty_days`, and passed back in `answered` it is not missing: an empty answer is an
+    answer. Days in `refetch` are fetched again, stored or answered (late data); pass the
+    site's first day as `not_before` so days before it are never asked for. When a request
+    fails, the days fetched so far are imported before the error is raised.
     """
-    tz = resolve_time_zone(hass, time_zone)
+    tz = await async_resolve_time_zone(hass, time_zone)
     window = backfill_window(now or dt_util.utcnow(), tz, days, settle_hours, not_before)
     if not window:
         return PanelBackfillResult()
@@ -202,7 +240,11 @@ async def async_backfill_panel_history(
         hass, serial_by_id.values(), window[0], window[-1], time_zone=tz
     )
     again = set(refetch)
-    missing = [day for day in window if not stored.get(day) or day in again]
+    missing = [
+        day for day in window if day in again or (not stored.get(day) and day not in answered)
+    ]
+    if aliases is None:
+        aliases = serial_aliases(serial_by_id.values())
     history: dict[date, dict[str, float]] = {}
     try:
         for day in missing:
@@ -215,12 +257,20 @@ async def async_backfill_panel_history(
             }
     except EnlightenError:
         if history:
-            await async_import_panel_history(hass, site_id, history, time_zone=tz, names=names)
+            await async_import_panel_history(
+                hass, site_id, history, time_zone=tz, names=names, aliases=aliases
+            )
         raise
-    imported = await async_import_panel_history(hass, site_id, history, time_zone=tz, names=names)
+    imported = await async_import_panel_history(
+        hass, site_id, history, time_zone=tz, names=names, aliases=aliases
+    )
+    empty = tuple(day for day, values in history.items() if not values)
+    if empty:
+        _LOGGER.debug("Enlighten answered no panel for %s", ", ".join(map(str, empty)))
     return PanelBackfillResult(
         days_fetched=tuple(history),
         requests=requests,
         history=history,
         imported=imported,
+        empty_days=empty,
     )

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import accumulate
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from homeassistant.components.recorder.models import (
     StatisticData,
@@ -44,8 +43,9 @@ from homeassistant.components.recorder.statistics import (
     async_add_external_statistics,
     statistics_during_period,
 )
+from homeassistant.components.recorder.tasks import SynchronizeTask
 from homeassistant.const import UnitOfEnergy
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
@@ -124,16 +124,32 @@ def inverter_statistic_id(serial: str) -> str:
     return f"{DOMAIN}:inverter_{_slug(serial)}_energy"
 
 
-def resolve_time_zone(hass: HomeAssistant, time_zone: str | tzinfo | None) -> tzinfo:
-    """Return the site's time zone, falling back to Home Assistant's."""
+async def async_resolve_time_zone(hass: HomeAssistant, time_zone: str | tzinfo | None) -> tzinfo:
+    """Return the site's time zone, falling back to Home Assistant's.
+
+    A zone given by name is looked up with Home Assistant's async lookup, which loads it
+    from disk in the executor, never in the event loop. Look a zone up once and pass the
+    `tzinfo` on: every lookup by name is an executor job.
+    """
     if isinstance(time_zone, tzinfo):
         return time_zone
     if time_zone:
         try:
-            return ZoneInfo(time_zone)
-        except ValueError, KeyError:
-            _LOGGER.warning("Unknown site time zone %s, using Home Assistant's", time_zone)
-    return dt_util.get_time_zone(hass.config.time_zone) or dt_util.get_default_time_zone()
+            zone = await dt_util.async_get_time_zone(time_zone)
+        except ValueError:
+            zone = None
+        if zone is not None:
+            return zone
+        _LOGGER.warning("Unknown site time zone %s, using Home Assistant's", time_zone)
+    return (
+        await dt_util.async_get_time_zone(hass.config.time_zone) or dt_util.get_default_time_zone()
+    )
+
+
+def time_zone_key(tz: tzinfo) -> str:
+    """The name a zone is stored under (and looked up again by)."""
+    key = getattr(tz, "key", None)
+    return key if isinstance(key, str) and key else str(tz)
 
 
 def day_start(day: date, tz: tzinfo) -> datetime:
@@ -331,6 +347,17 @@ def _plan_from_stored(
 type _StoredRows = dict[str, dict[float, tuple[float | None, float | None]]]
 
 
+async def _async_recorder_caught_up(hass: HomeAssistant) -> None:
+    """Wait until the recorder ran every task queued before (imports, clears).
+
+    Not `Recorder.async_block_till_done`: it returns at once when the queue is empty,
+    also while the recorder thread still runs the last task it took from it.
+    """
+    future: asyncio.Future[None] = hass.loop.create_future()
+    get_instance(hass).queue_task(SynchronizeTask(future))
+    await future
+
+
 async def async_read_rows(
     hass: HomeAssistant, statistic_ids: Iterable[str], start: datetime
 ) -> _StoredRows:
@@ -346,7 +373,7 @@ async def async_read_rows(
     recorder = get_instance(hass)
     try:
         async with asyncio.timeout(RECORDER_WAIT_SECONDS):
-            await recorder.async_block_till_done()
+            await _async_recorder_caught_up(hass)
     except TimeoutError:
         _LOGGER.debug("Recorder still busy; reading statistics that may lag behind")
     stats = await recorder.async_add_executor_job(
@@ -374,17 +401,36 @@ def write(
     hass: HomeAssistant,
     wanted: Mapping[str, tuple[StatisticMetaData, list[StatisticData]]],
     stored: _StoredRows,
+    *,
+    log_ids: Mapping[str, str] | None = None,
 ) -> ImportResult:
-    """Hand the changed rows of every statistic to the recorder."""
+    """Hand the changed rows of every statistic to the recorder.
+
+    `log_ids` gives the name each statistic id is logged under (an alias for ids that
+    hold a hardware serial); ids missing from it are logged as they are.
+    """
     written: dict[str, int] = {}
     for statistic_id, (metadata, rows) in wanted.items():
         changed = _changed_rows(rows, stored.get(statistic_id, {}))
         if not changed:
             continue
-        _LOGGER.debug("Writing %s rows of %s", len(changed), statistic_id)
+        _LOGGER.debug(
+            "Writing %s rows of %s", len(changed), (log_ids or {}).get(statistic_id, statistic_id)
+        )
         async_add_external_statistics(hass, metadata, changed)
         written[statistic_id] = len(changed)
     return ImportResult(rows_written=written, statistic_ids=tuple(wanted))
+
+
+@callback
+def async_clear_statistics(hass: HomeAssistant, statistic_ids: Iterable[str]) -> None:
+    """Delete every row and the metadata of these statistics (queued in the recorder).
+
+    Rows handed to the recorder afterwards are written after the deletion, and reads
+    through `async_read_rows` wait for it.
+    """
+    if ids := sorted(set(statistic_ids)):
+        get_instance(hass).async_clear_statistics(ids)
 
 
 def _plan_lifetime(
@@ -431,7 +477,7 @@ async def async_import_lifetime_statistics(
     `memory` to every import of the site so that they compare with the last import
     instead of reading the recorder (see the module docstring for the row counts).
     """
-    tz = resolve_time_zone(hass, time_zone)
+    tz = await async_resolve_time_zone(hass, time_zone)
     if memory is None:
         memory = LifetimeImportMemory()
     first_day = lifetime.start_date

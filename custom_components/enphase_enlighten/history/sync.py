@@ -12,37 +12,62 @@ one background task (never two at a time) runs three steps:
 2. backfill the per-panel daily energy: on first setup ``PANEL_BACKFILL_DAYS`` requests
    of spec 2.14 (one per day, one after the other), afterwards one request per new day,
    plus at most one re-read of each of the last ``REFETCH_DAYS`` days when a panel that
-   reports was missing from it (late uploads);
+   reports was missing from it (late uploads). A day the cloud answered without any
+   panel counts as answered: it is asked for again only by that re-read rule;
 3. read the last ``underperformance_days + DETECTION_MARGIN_DAYS`` days back and run the
    under-performance detector; the result is kept on the energy coordinator, its
    listeners are told, and a repair issue is raised per flagged panel.
 
 A failing step is logged and retried with the next refresh; it never fails the refresh.
+
+Every row starts at a midnight of one time zone, the statistics zone: the site's zone
+as the energy coordinator knew it at the first import, looked up once (asynchronously)
+and stored with the site (``history_store_key``). The coordinator may learn the site's
+zone later (from the events feed); the statistics stay in their zone, since rows at the
+midnights of a second zone would interleave with the first ones. Only
+`HistorySync.async_migrate_time_zone` moves them: it clears them and imports them again
+in the new zone. The store also keeps the recent days answered without any panel and the
+days re-read once, so a restart asks for neither again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..api import EnlightenError, LifetimeEnergy
 from ..const import CONF_SITE_NAME, DOMAIN, device_identifier
+from .aliases import serial_aliases
 from .panel_health import DetectionResult, detect_underperforming
-from .panel_statistics import async_backfill_panel_history, async_get_panel_history, backfill_window
+from .panel_statistics import (
+    MAX_PANEL_BACKFILL_DAYS,
+    async_backfill_panel_history,
+    async_get_panel_history,
+    async_import_panel_history,
+    async_read_all_panel_history,
+    backfill_window,
+)
 from .statistics import (
+    FLOW_LABELS,
     ImportResult,
     LifetimeImportMemory,
+    async_clear_statistics,
     async_import_lifetime_statistics,
-    resolve_time_zone,
+    async_resolve_time_zone,
+    inverter_statistic_id,
+    site_statistic_id,
+    time_zone_key,
 )
 
 if TYPE_CHECKING:
@@ -65,6 +90,31 @@ REFETCH_DAYS: Final = 3
 
 ISSUE_PREFIX: Final = "underperforming_"
 NOT_REPORTING: Final = "not_reporting"
+
+HISTORY_STORAGE_VERSION: Final = 1
+
+
+def history_store_key(site_id: str) -> str:
+    """The storage key of what the history keeps of a site.
+
+    Keyed by site, like the statistic ids: the statistics outlive a removed entry, so an
+    entry added again for the site finds the zone they were written in.
+    """
+    return f"{DOMAIN}.history.{site_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationResult:
+    """What one move of the statistics to another time zone did."""
+
+    old_zone: str
+    new_zone: str
+    cleared: tuple[str, ...] = ()
+    """The statistic ids cleared (site flows and panels) before the new import."""
+    lifetime: ImportResult = field(default_factory=ImportResult)
+    """The site statistics imported again in the new zone."""
+    panels: ImportResult = field(default_factory=ImportResult)
+    """The per-panel rows read back and imported again in the new zone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +156,18 @@ def panel_health(result: DetectionResult | None, serial: str) -> PanelHealth | N
         days=0,
         array_name=(latest.array_name or None) if latest is not None else None,
     )
+
+
+def _dates(values: object) -> set[date]:
+    """The days of a stored list of ISO dates (anything else is left out)."""
+    days: set[date] = set()
+    if isinstance(values, Iterable) and not isinstance(values, str | bytes):
+        for value in values:
+            try:
+                days.add(date.fromisoformat(value))
+            except TypeError, ValueError:
+                continue
+    return days
 
 
 def _not_reporting(status: str | None) -> bool:
@@ -152,7 +214,16 @@ class HistorySync:
         self._statistics = LifetimeImportMemory()
         self.last_import: ImportResult | None = None
         """What the last lifetime statistics import wrote (and read back)."""
+        self._latest: LifetimeEnergy | None = None
+        self._store: Store[dict[str, Any]] = Store(
+            hass, HISTORY_STORAGE_VERSION, history_store_key(coordinator.site_id)
+        )
+        self._saved: dict[str, Any] | None = None
+        self._zone: tzinfo | None = None
+        self._zone_key: str | None = None
+        self._zone_notice: str | None = None
         self._refetched: set[date] = set()
+        self._empty_days: set[date] = set()
         self._issues: set[str] = set()
         self._failing = False
         entry.async_on_unload(self._async_clear_issues)
@@ -171,9 +242,15 @@ class HistorySync:
             self.hass, self.async_run(lifetime), f"{DOMAIN} history sync {self.entry.entry_id}"
         )
 
+    @property
+    def time_zone(self) -> tzinfo | None:
+        """The zone whose midnights the statistics rows start at (None before first use)."""
+        return self._zone
+
     async def async_run(self, lifetime: LifetimeEnergy) -> None:
         """Run the three steps once; the payload counts as synced when all worked."""
         async with self._lock:
+            self._latest = lifetime
             try:
                 await self._async_steps(lifetime)
             except EnlightenError as err:
@@ -196,12 +273,13 @@ class HistorySync:
 
     async def _async_steps(self, lifetime: LifetimeEnergy) -> None:
         coordinator = self.coordinator
+        tz = await self._async_zone()
         self.last_import = await async_import_lifetime_statistics(
             self.hass,
             coordinator.site_id,
             lifetime,
-            time_zone=coordinator.timezone,
-            site_name=self.entry.data.get(CONF_SITE_NAME) or self.entry.title,
+            time_zone=tz,
+            site_name=self._site_name,
             memory=self._statistics,
         )
         if not coordinator.capabilities.has_microinverters:
@@ -212,7 +290,121 @@ class HistorySync:
         statuses = coordinator.inverter_status
         if not statuses:
             return
-        await self._async_panels(lifetime, inventory, statuses)
+        await self._async_panels(lifetime, inventory, statuses, tz)
+
+    @property
+    def _site_name(self) -> str:
+        return str(self.entry.data.get(CONF_SITE_NAME) or self.entry.title)
+
+    # -- what is kept of the site ---------------------------------------------------------
+
+    async def _async_load(self) -> None:
+        """Read the stored zone and day sets (at the first use of the zone)."""
+        data = await self._store.async_load() or {}
+        zone = data.get("time_zone")
+        self._zone_key = zone if isinstance(zone, str) and zone else None
+        self._empty_days |= _dates(data.get("empty_days"))
+        self._refetched |= _dates(data.get("refetched"))
+        self._saved = data or None  # what is stored, also when unreadable
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "time_zone": self._zone_key,
+            "empty_days": sorted(day.isoformat() for day in self._empty_days),
+            "refetched": sorted(day.isoformat() for day in self._refetched),
+        }
+
+    async def _async_save(self) -> None:
+        payload = self._payload()
+        if payload != self._saved:
+            await self._store.async_save(payload)
+            self._saved = payload
+
+    async def _async_zone(self) -> tzinfo:
+        """The statistics zone: the stored one, else the coordinator's now (then stored).
+
+        Looked up once; later zones of the coordinator are only noted in the log.
+        """
+        if self._zone is None:
+            await self._async_load()
+            stored = self._zone_key
+            self._zone = await async_resolve_time_zone(
+                self.hass, stored or self.coordinator.timezone
+            )
+            if stored is None:
+                self._zone_key = time_zone_key(self._zone)
+                await self._async_save()
+                _LOGGER.debug("Energy statistics start at midnight in %s", self._zone_key)
+        site_zone = self.coordinator.timezone
+        if site_zone not in (self._zone_key, self._zone_notice):
+            self._zone_notice = site_zone
+            _LOGGER.info(
+                "The site's time zone is now %s; its energy statistics stay in %s, the zone "
+                "they were first imported in",
+                site_zone,
+                self._zone_key,
+            )
+        return self._zone
+
+    async def async_migrate_time_zone(
+        self, time_zone: str | tzinfo | None = None
+    ) -> MigrationResult | None:
+        """Move the statistics to another zone: clear them, import them again there.
+
+        The zone defaults to the one the energy coordinator reports now. The site
+        statistics are imported again from the last payload a sync ran with (else by the
+        next sync); the per-panel rows are read back and imported again at the same days. The
+        new zone is stored as soon as the old rows are cleared, so a failure after that
+        leaves statistics of the new zone only (the panel backfill fetches the recent days
+        again). Returns None when the statistics are already in that zone.
+        """
+        async with self._lock:
+            hass, coordinator = self.hass, self.coordinator
+            old = await self._async_zone()
+            new = await async_resolve_time_zone(hass, time_zone or coordinator.timezone)
+            old_key, new_key = time_zone_key(old), time_zone_key(new)
+            if new_key == self._zone_key:
+                return None
+            serials = sorted(coordinator.inverter_status)
+            panels = await async_read_all_panel_history(hass, serials, old)
+            lifetime = self._latest
+            flows = {*FLOW_LABELS, *(lifetime.series if lifetime is not None else ())}
+            cleared = {
+                *(site_statistic_id(coordinator.site_id, flow) for flow in flows),
+                *self._statistics.flows,
+                *(inverter_statistic_id(serial) for serial in serials),
+            }
+            async_clear_statistics(hass, cleared)
+            self._statistics = LifetimeImportMemory()
+            self._synced = None
+            self._zone, self._zone_key, self._zone_notice = new, new_key, None
+            await self._async_save()
+            _LOGGER.info("Moving the energy statistics from %s to %s", old_key, new_key)
+            imported = ImportResult()
+            if lifetime is not None:
+                imported = self.last_import = await async_import_lifetime_statistics(
+                    hass,
+                    coordinator.site_id,
+                    lifetime,
+                    time_zone=new,
+                    site_name=self._site_name,
+                    memory=self._statistics,
+                )
+            moved = await async_import_panel_history(
+                hass,
+                coordinator.site_id,
+                panels,
+                time_zone=new,
+                names={serial: self._panel_name(serial) for serial in serials},
+                aliases=serial_aliases(serials),
+            )
+            return MigrationResult(
+                old_zone=old_key,
+                new_zone=new_key,
+                cleared=tuple(sorted(cleared)),
+                lifetime=imported,
+                panels=moved,
+            )
 
     async def _async_inventory(self) -> InventoryData | None:
         """The inventory data, once the entry finished loading (None if it never does).
@@ -241,40 +433,52 @@ class HistorySync:
         lifetime: LifetimeEnergy,
         inventory: InventoryData,
         statuses: Mapping[str, InverterStatus],
+        tz: tzinfo,
     ) -> None:
         coordinator, hass = self.coordinator, self.hass
-        tz = coordinator.timezone
         now = dt_util.utcnow()
         serial_by_id = {status.inverter_id: serial for serial, status in statuses.items()}
         names = {serial: self._panel_name(serial) for serial in statuses}
         exclude = {
             serial for serial, status in statuses.items() if _not_reporting(status.status_code)
         } | {serial for serial, inv in inventory.inverters.items() if _not_reporting(inv.status)}
-        window = backfill_window(
-            now, resolve_time_zone(hass, tz), self.window_days, not_before=lifetime.start_date
-        )
+        window = backfill_window(now, tz, self.window_days, not_before=lifetime.start_date)
         if not window:
             return
+        backfill_days = max(PANEL_BACKFILL_DAYS, self.window_days)
         reporting = set(statuses) - exclude
         stored = await async_get_panel_history(hass, statuses, window[0], window[-1], time_zone=tz)
+        # Late uploads: a recent day stored (or answered) without a panel that reports is
+        # read once more, and only once.
         refetch = [
             day
             for day in window[-REFETCH_DAYS:]
-            if stored.get(day) and not reporting <= set(stored[day]) and day not in self._refetched
+            if (stored.get(day) or day in self._empty_days)
+            and not reporting <= set(stored.get(day, ()))
+            and day not in self._refetched
         ]
-        await async_backfill_panel_history(
+        backfill = await async_backfill_panel_history(
             hass,
             coordinator.client,
             coordinator.site_id,
-            days=max(PANEL_BACKFILL_DAYS, self.window_days),
+            days=backfill_days,
             serial_by_id=serial_by_id,
             time_zone=tz,
             names=names,
             now=now,
             not_before=lifetime.start_date,
             refetch=refetch,
+            answered=self._empty_days,
+            aliases=serial_aliases(statuses),
         )
         self._refetched.update(refetch)
+        self._empty_days -= set(backfill.days_fetched)
+        self._empty_days.update(backfill.empty_days)
+        # Days before the backfill window are never asked for again: forget them.
+        horizon = window[-1] - timedelta(days=min(backfill_days, MAX_PANEL_BACKFILL_DAYS) - 1)
+        self._refetched = {day for day in self._refetched if day >= horizon}
+        self._empty_days = {day for day in self._empty_days if day >= horizon}
+        await self._async_save()
         history = await async_get_panel_history(hass, statuses, window[0], window[-1], time_zone=tz)
         arrays = {serial: inv.array_name for serial, inv in inventory.inverters.items()}
         result = detect_underperforming(
