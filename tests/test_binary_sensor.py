@@ -56,13 +56,13 @@ async def test_scenario_entities(hass: HomeAssistant, sim: EnlightenSimulator) -
     micros = await setup_site(hass, sim, SITE_MICROS)
     ids = entity_ids(hass, micros, "binary_sensor")
     assert [e for e in ids if not e.endswith("_underperforming")] == [
-        "binary_sensor.iq_gateway_connection"
+        "binary_sensor.iq_gateway_000002_connection"
     ]
     assert len([e for e in ids if e.endswith("_underperforming")]) == 8
     legacy = await setup_site(hass, sim, SITE_LEGACY)
     charger = [e for e in entity_ids(hass, legacy, "binary_sensor") if "barn_charger" in e]
     assert charger == [
-        "binary_sensor.barn_charger_charging",
+        "binary_sensor.barn_charger_charging_active",
         "binary_sensor.barn_charger_cloud_connection",
         "binary_sensor.barn_charger_fault",
         "binary_sensor.barn_charger_plugged_in",
@@ -72,8 +72,8 @@ async def test_scenario_entities(hass: HomeAssistant, sim: EnlightenSimulator) -
 async def test_charger_states(hass: HomeAssistant, sim: EnlightenSimulator) -> None:
     """Plug, charging, fault and safe-limit states follow the charger."""
     entry = await setup_site(hass, sim)
-    assert state_value(hass, "binary_sensor.iq_ev_charger_plugged_in") == STATE_ON
-    assert state_value(hass, "binary_sensor.iq_ev_charger_charging") == STATE_OFF
+    assert state_value(hass, "binary_sensor.iq_ev_charger_000001_plugged_in") == STATE_ON
+    assert state_value(hass, "binary_sensor.iq_ev_charger_000001_charging_active") == STATE_OFF
     charger = sim.site(1000001).chargers[EV_SN]
     charger.charging = True
     charger.safe_limit_state = 1
@@ -83,18 +83,19 @@ async def test_charger_states(hass: HomeAssistant, sim: EnlightenSimulator) -> N
     assert ev is not None
     await ev.async_refresh()
     await hass.async_block_till_done()
-    assert state_value(hass, "binary_sensor.iq_ev_charger_charging") == STATE_ON
-    assert state_value(hass, "binary_sensor.iq_ev_charger_safe_current_limit") == STATE_ON
+    assert state_value(hass, "binary_sensor.iq_ev_charger_000001_charging_active") == STATE_ON
+    assert state_value(hass, "binary_sensor.iq_ev_charger_000001_safe_current_limit") == STATE_ON
     assert (
-        state_value(hass, "binary_sensor.iq_ev_charger_dynamic_load_balancing_active") == STATE_ON
+        state_value(hass, "binary_sensor.iq_ev_charger_000001_dynamic_load_balancing_active")
+        == STATE_ON
     )
     charger.faulted = True
     charger.connected = False
     await ev.async_refresh()
     await hass.async_block_till_done()
-    assert state_value(hass, "binary_sensor.iq_ev_charger_fault") == STATE_ON
-    assert state_value(hass, "binary_sensor.iq_ev_charger_cloud_connection") == STATE_OFF
-    assert state_value(hass, "binary_sensor.iq_ev_charger_charging") == STATE_OFF
+    assert state_value(hass, "binary_sensor.iq_ev_charger_000001_fault") == STATE_ON
+    assert state_value(hass, "binary_sensor.iq_ev_charger_000001_cloud_connection") == STATE_OFF
+    assert state_value(hass, "binary_sensor.iq_ev_charger_000001_charging_active") == STATE_OFF
 
 
 async def test_pending_profile_change(
@@ -150,4 +151,4 @@ async def test_failing_part_makes_only_its_sensors_unavailable(
     await setup_site(hass, sim)
     assert state_value(hass, "binary_sensor.demo_home_grid_control_allowed") == STATE_UNAVAILABLE
     assert state_value(hass, "binary_sensor.demo_home_off_grid") == STATE_OFF
-    assert state_value(hass, "binary_sensor.iq_gateway_connection") == STATE_ON
+    assert state_value(hass, "binary_sensor.iq_gateway_000001_connection") == STATE_ON

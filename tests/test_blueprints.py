@@ -30,8 +30,8 @@ BLUEPRINT_DIR = Path(__file__).resolve().parents[1] / "blueprints" / "automation
 SURPLUS = BLUEPRINT_DIR / "enphase_enlighten" / "solar_surplus_ev_charging.yaml"
 GRID = BLUEPRINT_DIR / "enphase_enlighten" / "guided_grid_disconnect.yaml"
 
-SWITCH = "switch.iq_ev_charger_charging"
-CURRENT = "number.iq_ev_charger_charging_current"
+SWITCH = "switch.iq_ev_charger_000001_charging"
+CURRENT = "number.iq_ev_charger_000001_charging_current"
 GRID_POWER = "sensor.grid_power"
 CURRENT_ATTRS = {"min": 6, "max": 32, "step": 1}
 

@@ -79,7 +79,10 @@ async def test_one_login_while_everything_runs(
         await asyncio.gather(
             *(coordinator.async_refresh() for coordinator in runtime.coordinators),
             hass.services.async_call(
-                "switch", "turn_on", {"entity_id": "switch.iq_ev_charger_charging"}, blocking=True
+                "switch",
+                "turn_on",
+                {"entity_id": "switch.iq_ev_charger_000001_charging"},
+                blocking=True,
             ),
             hass.services.async_call(
                 "switch", "turn_on", {"entity_id": "switch.demo_home_storm_guard"}, blocking=True

@@ -11,6 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -572,7 +573,8 @@ async def test_failing_charger_setting_is_not_silent(
     entry = await _full_site(hass, simulator)
     settings = entry.runtime_data.ev_settings
     assert settings is not None
-    mode = "select.iq_ev_charger_charge_mode"
+    mode = er.async_get(hass).async_get_entity_id("select", DOMAIN, f"{EV_SN}_charge_mode")
+    assert mode is not None
     assert hass.states.get(mode).state != STATE_UNAVAILABLE
     simulator.inject_fault("preference", status=503)
     for _ in range(3):

@@ -221,8 +221,8 @@ async def test_device_families_option(hass: HomeAssistant, sim: EnlightenSimulat
     assert not [s for s in serials if s.startswith("121000001")]
     assert "GW0000000001EIM1" not in serials
     assert {GATEWAY, "BT0000000001", "SC0000000001", "EV0000000001"} <= serials
-    assert state_value(hass, "sensor.iq_gateway_status") == "normal"
-    assert hass.states.get("sensor.production_ct_status") is None
+    assert state_value(hass, "sensor.iq_gateway_000001_status") == "normal"
+    assert hass.states.get("sensor.production_ct_01eim1_status") is None
 
     hass.config_entries.async_update_entry(
         entry, options={CONF_DEVICE_FAMILIES: [FAMILY_GATEWAY_DEVICES]}

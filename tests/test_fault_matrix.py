@@ -458,7 +458,7 @@ async def test_entities_unavailable_only_when_stale(
     stale = unavailable() - before
     assert stale
     # Only the EV status entities; the other coordinators' entities stay.
-    assert "sensor.iq_ev_charger_session_energy" in stale
+    assert "sensor.iq_ev_charger_000001_session_energy" in stale
     assert not [e for e in stale if e.startswith(("sensor.demo_home", "switch.demo_home"))]
 
     simulator.clear_faults()

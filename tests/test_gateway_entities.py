@@ -252,7 +252,7 @@ async def test_legacy_unmetered_gateway_with_relay(
         )
     assert _state(hass, "binary_sensor", RELAY_SERIAL, "local_producing").state == STATE_OFF
     relay_device = _device_of(hass, "binary_sensor", f"{RELAY_SERIAL}_local_relay_closed")
-    assert relay_device.name == "IQ Relay"
+    assert relay_device.name == f"IQ Relay {RELAY_SERIAL[-6:]}"
 
     relay.closed = False
     relay.lines = [True, False, True]
@@ -370,13 +370,14 @@ async def test_cloud_inventory_not_known_yet(
     assert coordinator.data is not None
 
     gateway_device = _device_of(hass, "sensor", f"{gateway.serial}_local_production_power")
-    assert gateway_device.name == "IQ Gateway" and gateway_device.sw_version == "7.6.175"
+    assert gateway_device.name == f"IQ Gateway {gateway.serial[-6:]}"
+    assert gateway_device.sw_version == "7.6.175"
     inverter = next(iter(coordinator.data.inverters))
     device = _device_of(hass, "sensor", f"{inverter}_local_last_report_power")
     assert device.name == f"Microinverter {inverter[-6:]}"
     assert device.via_device_id == gateway_device.id
     relay = _device_of(hass, "binary_sensor", f"{RELAY_SERIAL}_local_relay_closed")
-    assert relay.name == "IQ Relay"
+    assert relay.name == f"IQ Relay {RELAY_SERIAL[-6:]}"
 
 
 # -- availability, late entities --------------------------------------------------------

@@ -364,7 +364,7 @@ async def test_device_hierarchy_builders(
     assert sku_info["model_id"] == "IQ-EVSE-EU-3032-0105-1300"
     assert charger_info["sw_version"] == summary.firmware
     bare = charger_device_info(hass, entry, "EV0000000001", None, None)
-    assert bare["name"] == "IQ EV Charger"
+    assert bare["name"] == "IQ EV Charger 000001"
     assert "model" not in bare
 
     for info in (battery_info, meter_info, inverter_info, charger_info):

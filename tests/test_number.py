@@ -24,7 +24,7 @@ from tests.simulator import EnlightenSimulator
 
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
-CURRENT = "number.iq_ev_charger_charging_current"
+CURRENT = "number.iq_ev_charger_000001_charging_current"
 RESERVE = "number.demo_home_battery_backup_reserve"
 SHUTDOWN = "number.demo_home_battery_shutdown_level"
 PROFILE = "select.demo_home_battery_profile"
@@ -68,7 +68,7 @@ async def test_current_while_idle_is_sent_with_the_next_start(
     await hass.services.async_call(
         SWITCH_DOMAIN,
         SERVICE_TURN_ON,
-        {ATTR_ENTITY_ID: "switch.iq_ev_charger_charging"},
+        {ATTR_ENTITY_ID: "switch.iq_ev_charger_000001_charging"},
         blocking=True,
     )
     [start] = simulator.requests_to("start_charging", "POST")
@@ -81,7 +81,7 @@ async def _start_charging(hass: HomeAssistant) -> None:
     await hass.services.async_call(
         SWITCH_DOMAIN,
         SERVICE_TURN_ON,
-        {ATTR_ENTITY_ID: "switch.iq_ev_charger_charging"},
+        {ATTR_ENTITY_ID: "switch.iq_ev_charger_000001_charging"},
         blocking=True,
     )
 

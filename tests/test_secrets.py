@@ -155,7 +155,7 @@ async def test_no_secret_in_logs_or_diagnostics(
     # Commands: EV charging, the backup reserve, a grid toggle with its code.
     simulator.site(SITE).chargers[EV_SN].plugged_in = True
     await hass.services.async_call(
-        "switch", "turn_on", {"entity_id": "switch.iq_ev_charger_charging"}, blocking=True
+        "switch", "turn_on", {"entity_id": "switch.iq_ev_charger_000001_charging"}, blocking=True
     )
     await hass.services.async_call(
         "number",

@@ -26,7 +26,7 @@ from tests.simulator import EnlightenSimulator
 
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
-MODE = "select.iq_ev_charger_charge_mode"
+MODE = "select.iq_ev_charger_000001_charge_mode"
 PROFILE = "select.demo_home_battery_profile"
 
 

@@ -45,7 +45,7 @@ from tests.simulator import EnlightenSimulator
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
 EV_SN = "EV0000000001"
-CHARGER = "sensor.iq_ev_charger"
+CHARGER = "sensor.iq_ev_charger_000001"
 
 
 @pytest.fixture(autouse=True)
@@ -74,16 +74,18 @@ async def test_snapshots(
 
 
 async def test_entity_counts_and_defaults(hass: HomeAssistant, sim: EnlightenSimulator) -> None:
-    """Noisy diagnostics and read-side duplicates of controls start disabled."""
+    """Noisy diagnostics start disabled; settings with a control have no sensor."""
     entry = await setup_site(hass, sim)
     registry = er.async_get(hass)
     entries = er.async_entries_for_config_entry(registry, entry.entry_id)
     disabled = {e.entity_id for e in entries if e.disabled_by is not None}
-    assert "sensor.iq_ev_charger_last_reported" in disabled
-    assert "sensor.demo_home_battery_profile" in disabled
+    assert "sensor.iq_ev_charger_000001_last_reported" in disabled
+    sensors = {e.unique_id for e in entries if e.domain == "sensor"}
+    for key in ("battery_profile", "battery_reserve", "shutdown_level", "charge_from_grid_start"):
+        assert f"1000001_{key}" not in sensors
     assert "sensor.iq8m_001001_last_reported" in disabled
-    assert "sensor.iq_ev_charger_connector_status" not in disabled
-    assert hass.states.get("sensor.iq_ev_charger_last_reported") is None
+    assert "sensor.iq_ev_charger_000001_connector_status" not in disabled
+    assert hass.states.get("sensor.iq_ev_charger_000001_last_reported") is None
     # 16 microinverters x 4, 2 batteries x 5, gateway/meters/controller x 2, ...
     assert len([e for e in entries if e.unique_id.startswith("12100000")]) == 64
 
@@ -168,7 +170,7 @@ async def test_failing_optional_endpoint_keeps_others_available(
     sim.inject_fault("inverter_data_x", status=503)
     entry = await setup_site(hass, sim)
     assert state_value(hass, "sensor.demo_home_battery_level") == STATE_UNAVAILABLE
-    assert state_value(hass, "sensor.iq_battery_5p_battery_level") == STATE_UNAVAILABLE
+    assert state_value(hass, "sensor.iq_battery_5p_000001_battery_level") == STATE_UNAVAILABLE
     assert state_value(hass, "sensor.iq8m_001001_energy_today") == STATE_UNAVAILABLE
     assert state_value(hass, "sensor.iq8m_001001_status") == "normal"
     assert state_value(hass, "sensor.demo_home_active_storm_alerts") == "0"
@@ -181,7 +183,7 @@ async def test_failing_optional_endpoint_keeps_others_available(
     await site.async_refresh()
     await hass.async_block_till_done()
     assert _float(hass, "sensor.demo_home_battery_level") == 48
-    assert _float(hass, "sensor.iq_battery_5p_battery_level") == 48
+    assert _float(hass, "sensor.iq_battery_5p_000001_battery_level") == 48
 
 
 async def test_failing_ev_endpoint_keeps_site_sensors(
@@ -286,9 +288,9 @@ async def test_battery_and_grid_values(
     last = hass.states.get("sensor.demo_home_last_backup_start")
     assert last is not None
     assert last.attributes["duration_s"] == 121
-    assert state_value(hass, "sensor.iq_battery_5p_status") == "normal"
+    assert state_value(hass, "sensor.iq_battery_5p_000001_status") == "normal"
     # A status the integration does not know is shown as unknown, never as an error.
-    assert state_value(hass, "sensor.iq_battery_5p_status_2") == STATE_UNKNOWN
+    assert state_value(hass, "sensor.iq_battery_5p_000002_status") == STATE_UNKNOWN
     assert state_value(hass, "sensor.demo_home_batteries_included") == "2"
     assert entry.runtime_data.site is not None
 

@@ -220,7 +220,7 @@ async def test_last_session_sensors(hass: HomeAssistant, simulator: EnlightenSim
     assert len(simulator.requests_to(HISTORY)) == 1
 
     def value(key: str) -> str:
-        state = hass.states.get(f"sensor.iq_ev_charger_last_session_{key}")
+        state = hass.states.get(f"sensor.iq_ev_charger_000001_last_session_{key}")
         assert state is not None, key
         return state.state
 
@@ -228,11 +228,11 @@ async def test_last_session_sensors(hass: HomeAssistant, simulator: EnlightenSim
     assert float(value("cost")) == pytest.approx(newest.cost)
     assert float(value("duration")) == pytest.approx((newest.end - newest.start).seconds / 60)
     assert dt_util.parse_datetime(value("end")) == newest.end
-    energy = hass.states.get("sensor.iq_ev_charger_last_session_energy")
+    energy = hass.states.get("sensor.iq_ev_charger_000001_last_session_energy")
     assert energy is not None
     assert energy.attributes["session_id"] == str(newest.session_id)
     assert energy.attributes["charge_time_min"] == pytest.approx(newest.active_s / 60, abs=0.1)
-    miles = hass.states.get("sensor.iq_ev_charger_last_session_range_added")
+    miles = hass.states.get("sensor.iq_ev_charger_000001_last_session_range_added")
     assert miles is not None
     if newest.miles is not None:  # shown in the unit system's length unit
         assert miles.attributes["unit_of_measurement"] == "km"
@@ -245,11 +245,11 @@ async def test_last_session_sensors_without_recent_sessions(
     """No session in the last month: the sensors are known to have no value."""
     simulator.site(1000001).chargers[EV_SN].sessions.clear()
     await _setup(hass, simulator)
-    state = hass.states.get("sensor.iq_ev_charger_last_session_energy")
+    state = hass.states.get("sensor.iq_ev_charger_000001_last_session_energy")
     assert state is not None
     assert state.state == "unknown"
     assert state.attributes.get("session_id") is None
-    duration = hass.states.get("sensor.iq_ev_charger_last_session_duration")
+    duration = hass.states.get("sensor.iq_ev_charger_000001_last_session_duration")
     assert duration is not None
     assert duration.state == "unknown"
 

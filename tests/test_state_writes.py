@@ -50,7 +50,7 @@ LIFETIME_PRODUCTION = "sensor.demo_home_lifetime_production"
 BATTERY_LEVEL = "sensor.demo_home_battery_level"
 SHUTDOWN = "number.demo_home_battery_shutdown_level"
 INVERTER_STATUS = "sensor.iq8m_001001_status"
-CHARGER_SESSION_ENERGY = "sensor.iq_ev_charger_session_energy"
+CHARGER_SESSION_ENERGY = "sensor.iq_ev_charger_000001_session_energy"
 
 
 class Writes:
@@ -300,7 +300,7 @@ async def test_charging_refreshes_build_no_entities(
         await hass.async_block_till_done()
         energies.append(float(state_of(hass, CHARGER_SESSION_ENERGY)))
     assert ev.last_update_success
-    assert state_of(hass, "sensor.iq_ev_charger_connector_status") == "charging"
+    assert state_of(hass, "sensor.iq_ev_charger_000001_connector_status") == "charging"
     assert energies == sorted(energies)
     assert energies[-1] > energies[0]
     assert CHARGER_SESSION_ENERGY in writes.changed

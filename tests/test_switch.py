@@ -38,10 +38,10 @@ from tests.simulator import EnlightenSimulator
 
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
-CHARGING = "switch.iq_ev_charger_charging"
-USE_BATTERY = "switch.iq_ev_charger_use_battery_for_green_charging"
-APP_AUTH = "switch.iq_ev_charger_app_authentication"
-RFID_AUTH = "switch.iq_ev_charger_rfid_authentication"
+CHARGING = "switch.iq_ev_charger_000001_charging"
+USE_BATTERY = "switch.iq_ev_charger_000001_use_battery_for_green_charging"
+APP_AUTH = "switch.iq_ev_charger_000001_app_authentication"
+RFID_AUTH = "switch.iq_ev_charger_000001_rfid_authentication"
 CFG = "switch.demo_home_charge_battery_from_grid"
 CFG_SCHEDULE = "switch.demo_home_charge_from_grid_on_schedule"
 STORM = "switch.demo_home_storm_guard"

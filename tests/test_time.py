@@ -26,10 +26,10 @@ from tests.simulator import EnlightenSimulator
 
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
 
-START = "time.iq_ev_charger_schedule_start"
-END = "time.iq_ev_charger_schedule_end"
-CFG_START = "time.demo_home_charge_from_grid_start"
-CFG_END = "time.demo_home_charge_from_grid_end"
+START = "time.iq_ev_charger_000001_start_charging"
+END = "time.iq_ev_charger_000001_stop_charging"
+CFG_START = "time.demo_home_start_grid_charging"
+CFG_END = "time.demo_home_stop_grid_charging"
 
 
 async def _set(hass: HomeAssistant, entity_id: str, value: time) -> None:

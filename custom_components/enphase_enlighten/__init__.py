@@ -45,7 +45,7 @@ from .coordinator.ev import EvCoordinator, EvSettingsCoordinator
 from .coordinator.gateway import GatewayConfig, GatewayCoordinator, async_remove_gateway_issue
 from .coordinator.inventory import InventoryCoordinator, async_detect_capabilities
 from .coordinator.site import SiteCoordinator
-from .devices import async_setup_device_upkeep
+from .devices import async_remove_retired_entities, async_setup_device_upkeep
 from .entity import async_register_hub_devices
 from .history.actions import async_setup_history_services
 from .runtime import EnlightenConfigEntry, EnlightenRuntimeData
@@ -142,6 +142,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnlightenConfigEntry) ->
         entry.async_on_unload(runtime.battery_command.async_stop)
         await runtime.battery_command.async_start()
 
+    async_remove_retired_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Devices that left the site (or whose family was turned off) go, now and later.
     async_setup_device_upkeep(hass, entry)

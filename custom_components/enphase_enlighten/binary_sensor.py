@@ -17,7 +17,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import (
-    BatterySettings,
     BatteryStorage,
     ChargerStatus,
     GridControlCheck,
@@ -129,15 +128,9 @@ BATTERY_BINARY_SENSORS: tuple[EnlightenBinarySensorEntityDescription[BatteryStor
         is_on_fn=lambda b: b.excluded,
     ),
 )
-# Storm Guard and charge-from-grid mirror switches; they start disabled (see sensors).
+# Storm Guard and charge from grid have switches, which show their state: no binary
+# sensors for them.
 PROFILE_BINARY_SENSORS: tuple[EnlightenBinarySensorEntityDescription[ProfileDetails], ...] = (
-    EnlightenBinarySensorEntityDescription(
-        key="storm_guard",
-        translation_key="storm_guard",
-        entity_registry_enabled_default=False,
-        is_on_fn=lambda p: p.storm_guard_enabled if p.storm_guard_state else None,
-        attr_fn=lambda p: {"evse_storm_enabled": p.evse_storm_enabled},
-    ),
     EnlightenBinarySensorEntityDescription(
         key="profile_change_pending",
         translation_key="profile_change_pending",
@@ -154,21 +147,6 @@ STORM_BINARY_SENSORS: tuple[EnlightenBinarySensorEntityDescription[StormAlert], 
         translation_key="storm_alert",
         device_class=BinarySensorDeviceClass.SAFETY,
         is_on_fn=lambda a: a.active,
-    ),
-)
-SETTINGS_BINARY_SENSORS: tuple[EnlightenBinarySensorEntityDescription[BatterySettings], ...] = (
-    EnlightenBinarySensorEntityDescription(
-        key="charge_from_grid",
-        translation_key="charge_from_grid",
-        entity_registry_enabled_default=False,
-        is_on_fn=lambda s: s.charge_from_grid,
-    ),
-    EnlightenBinarySensorEntityDescription(
-        key="charge_from_grid_schedule",
-        translation_key="charge_from_grid_schedule",
-        entity_registry_enabled_default=False,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        is_on_fn=lambda s: s.charge_from_grid_schedule_enabled,
     ),
 )
 GRID_CHECK_BINARY_SENSORS: tuple[EnlightenBinarySensorEntityDescription[GridControlCheck], ...] = (
@@ -247,7 +225,6 @@ async def async_setup_entry(
         groups: list[tuple[Group, str]] = [
             ((PROFILE_BINARY_SENSORS, lambda: site.data.profile), "profile"),
             ((STORM_BINARY_SENSORS, lambda: site.data.storm_alert), "storm_alert"),
-            ((SETTINGS_BINARY_SENSORS, lambda: site.data.battery_settings), "battery_settings"),
             ((GRID_CHECK_BINARY_SENSORS, lambda: site.data.grid_check), "grid_check"),
             ((OFF_GRID_BINARY_SENSORS, lambda: site.data.off_grid), "off_grid"),
         ]

@@ -53,6 +53,8 @@ async def async_setup_entry(
 class LiveStreamButton(EnlightenEntity[EvCoordinator], ButtonEntity):
     """Ask for a burst of live charger updates; the status is polled fast meanwhile."""
 
+    parts = ("status",)
+
     @override
     async def async_press(self) -> None:
         """Start the live stream and refresh the charger status."""
@@ -64,6 +66,8 @@ class LiveStreamButton(EnlightenEntity[EvCoordinator], ButtonEntity):
 
 class CancelProfileChangeButton(EnlightenEntity[SiteCoordinator], ButtonEntity):
     """Withdraw a profile change that Enlighten has not applied yet."""
+
+    parts = ("profile",)
 
     @override
     async def async_press(self) -> None:

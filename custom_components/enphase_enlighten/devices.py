@@ -6,6 +6,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -114,6 +115,31 @@ def async_remove_stale_devices(hass: HomeAssistant, entry: EnlightenConfigEntry)
         ours = all(domain == DOMAIN for domain, _ in device.identifiers)
         if ours and device.identifiers and not device.identifiers & expected:
             registry.async_remove_device(device.id)
+
+
+# Site entities earlier versions created that duplicated a control (the control
+# shows the same value): (platform, key). Their registry entries are removed.
+RETIRED_SITE_ENTITIES: tuple[tuple[Platform, str], ...] = (
+    (Platform.SENSOR, "battery_profile"),
+    (Platform.SENSOR, "battery_reserve"),
+    (Platform.SENSOR, "charge_from_grid_start"),
+    (Platform.SENSOR, "charge_from_grid_end"),
+    (Platform.SENSOR, "shutdown_level"),
+    (Platform.BINARY_SENSOR, "storm_guard"),
+    (Platform.BINARY_SENSOR, "charge_from_grid"),
+    (Platform.BINARY_SENSOR, "charge_from_grid_schedule"),
+)
+
+
+@callback
+def async_remove_retired_entities(hass: HomeAssistant, entry: EnlightenConfigEntry) -> None:
+    """Remove the registry entries of entities this version no longer creates."""
+    registry = er.async_get(hass)
+    site_id: str = entry.data[CONF_SITE_ID]
+    for platform, key in RETIRED_SITE_ENTITIES:
+        entity_id = registry.async_get_entity_id(platform, DOMAIN, f"{site_id}_{key}")
+        if entity_id is not None:
+            registry.async_remove(entity_id)
 
 
 @callback

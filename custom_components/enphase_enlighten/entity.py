@@ -33,7 +33,7 @@ from .const import (
 )
 from .coordinator.base import EnlightenCoordinator
 from .coordinator.gateway import GatewayCoordinator
-from .runtime import EnlightenConfigEntry
+from .runtime import EnlightenConfigEntry, EnlightenRuntimeData
 
 type ReadableCoordinator = EnlightenCoordinator[Any] | GatewayCoordinator
 """A coordinator entities read: one of the cloud cadences or the local gateway."""
@@ -88,15 +88,56 @@ def site_device_info(entry: EnlightenConfigEntry) -> DeviceInfo:
     )
 
 
+# How many trailing serial characters tell two devices of one model apart.
+SERIAL_SUFFIX_LENGTH = 6
+
+# Names for a card that comes without one, by devices.json type.
+_DEFAULT_NAMES = {
+    "envoy": "IQ Gateway",
+    "gateway": "IQ Gateway",
+    "encharge": "IQ Battery",
+    "battery": "IQ Battery",
+    "enpower": "IQ System Controller",
+    "system_controller": "IQ System Controller",
+    "enrelay": "IQ Relay",
+    "relay": "IQ Relay",
+    "meter": "Meter",
+    "meters": "Meter",
+}
+
+DEFAULT_CHARGER_NAME = "IQ EV Charger"
+# Charger names that are Enphase's product names rather than the owner's.
+_GENERIC_CHARGER_NAMES = frozenset({"iq ev charger", "iq ev charger 2", "ev charger"})
+
+
+def with_serial_suffix(name: str, serial: str) -> str:
+    """``name`` followed by the end of ``serial`` (unless it already ends with it).
+
+    Two batteries of one model, or the gateways of two sites, then get names (and
+    entity ids) of their own instead of Home Assistant's ``_2``.
+    """
+    suffix = serial[-SERIAL_SUFFIX_LENGTH:]
+    if not suffix or name.endswith(suffix):
+        return name
+    return f"{name} {suffix}"
+
+
 def _hardware_info(device: InventoryDevice, default_name: str) -> DeviceInfo:
+    """Device info of a devices.json card.
+
+    The names on these cards are Enphase's product names ("IQ Battery 5P",
+    "Production CT"), the same for every unit and every site: the serial suffix
+    makes each one unique.
+    """
     serial = device.serial or ""
+    model = device.channel_type or device.name
     info = DeviceInfo(
         identifiers={device_identifier(serial)},
-        name=device.name or default_name,
+        name=with_serial_suffix(device.name or model or default_name, serial),
         manufacturer=MANUFACTURER,
         serial_number=serial,
     )
-    if model := device.channel_type or device.name:
+    if model:
         info["model"] = model
     if device.sku:
         info["model_id"] = device.sku
@@ -120,7 +161,8 @@ def gateway_child_device_info(
     gateway_serial: str | None,
 ) -> DeviceInfo:
     """A battery, system controller, relay or meter: under the gateway (else the site)."""
-    info = _hardware_info(device, device.device_type)
+    default = _DEFAULT_NAMES.get(device.device_type.lower(), device.device_type)
+    info = _hardware_info(device, default)
     return _with_parent(
         hass,
         entry,
@@ -139,7 +181,7 @@ def inverter_device_info(
     """A microinverter, under the gateway (else the site)."""
     info = DeviceInfo(
         identifiers={device_identifier(inverter.serial)},
-        name=f"{inverter.model or 'Microinverter'} {inverter.serial[-6:]}",
+        name=with_serial_suffix(inverter.model or "Microinverter", inverter.serial),
         manufacturer=MANUFACTURER,
         serial_number=inverter.serial,
     )
@@ -160,6 +202,53 @@ def inverter_device_info(
     )
 
 
+def _charger_given_name(summary: ChargerSummary | None, status: ChargerStatus | None) -> str | None:
+    return (summary.display_name if summary else None) or (status.name if status else None)
+
+
+def _site_charger_names(entry: EnlightenConfigEntry, serial: str) -> list[str]:
+    """The names the site's other chargers go by (as the cloud reports them)."""
+    # Not set while an entry is being set up or after it failed to load.
+    runtime: EnlightenRuntimeData | None = getattr(entry, "runtime_data", None)
+    if runtime is None:
+        return []
+    inventory = runtime.inventory.data
+    summaries: dict[str, ChargerSummary] = inventory.chargers if inventory else {}
+    ev_data = runtime.ev.data if runtime.ev else None
+    statuses: dict[str, ChargerStatus] = ev_data.chargers if ev_data else {}
+    names = (
+        _charger_given_name(summaries.get(other), statuses.get(other))
+        for other in {*summaries, *statuses}
+        if other != serial
+    )
+    return [name.casefold() for name in names if name]
+
+
+def charger_name(
+    entry: EnlightenConfigEntry,
+    serial: str,
+    summary: ChargerSummary | None = None,
+    status: ChargerStatus | None = None,
+) -> str:
+    """The owner's name for the charger; a product name gets the serial suffix.
+
+    A name another charger of the site shares gets the suffix too, so each
+    charger's entities have ids of their own.
+    """
+    name = _charger_given_name(summary, status)
+    if name is None:
+        return with_serial_suffix(DEFAULT_CHARGER_NAME, serial)
+    generic = {*_GENERIC_CHARGER_NAMES}
+    if summary is not None:
+        generic.update(
+            value.casefold() for value in (summary.model, summary.sku, summary.part_number) if value
+        )
+    folded = name.casefold()
+    if folded in generic or folded in _site_charger_names(entry, serial):
+        return with_serial_suffix(name, serial)
+    return name
+
+
 def charger_device_info(
     hass: HomeAssistant,
     entry: EnlightenConfigEntry,
@@ -168,10 +257,9 @@ def charger_device_info(
     status: ChargerStatus | None = None,
 ) -> DeviceInfo:
     """An IQ EV Charger, directly under the site."""
-    name = (summary.display_name if summary else None) or (status.name if status else None)
     info = DeviceInfo(
         identifiers={device_identifier(serial)},
-        name=name or "IQ EV Charger",
+        name=charger_name(entry, serial, summary, status),
         manufacturer=MANUFACTURER,
         serial_number=serial,
     )
@@ -228,12 +316,19 @@ class EnlightenEntity[CoordinatorT: ReadableCoordinator](CoordinatorEntity[Coord
     # The coordinator parts this entity reads (empty: all of them); it is unavailable
     # while any of them is older than its stale limit.
     parts: tuple[str, ...] = ()
+    # Parts kept per charger (``<serial>|<name>``): the names of those it reads.
+    charger_parts: tuple[str, ...] = ()
+
+    @property
+    def part_names(self) -> tuple[str, ...]:
+        """The names of the coordinator parts this entity reads (empty: all of them)."""
+        return self.parts + tuple(f"{self.serial}|{name}" for name in self.charger_parts)
 
     @property
     @override
     def available(self) -> bool:
         """Available while the parts it reads are fresh and the data holds its value."""
-        return self.coordinator.parts_fresh(self.parts) and self.data_available
+        return self.coordinator.parts_fresh(self.part_names) and self.data_available
 
     @property
     def data_available(self) -> bool:

@@ -89,6 +89,8 @@ class EnlightenEventEntity(EnlightenEntity[EnergyCoordinator], EventEntity):
     are fired once the entity is added.
     """
 
+    parts = ("events",)
+
     entity_description: EventEntityDescription
     _handled: EnergyData | None = None
 

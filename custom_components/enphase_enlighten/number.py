@@ -108,6 +108,8 @@ class ChargingCurrentNumber(ControlEntity[EvCoordinator], RestoreNumber):
     restore data holds, and it goes back into ``desired_amps`` when added.
     """
 
+    parts = ("status",)
+
     def __init__(
         self,
         coordinator: EvCoordinator,
@@ -210,6 +212,8 @@ class ChargingCurrentNumber(ControlEntity[EvCoordinator], RestoreNumber):
 class BackupReserveNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
     """Battery backup reserve (10-100 %; full backup keeps 100 %)."""
 
+    parts = ("profile",)
+
     @property
     @override
     def data_available(self) -> bool:
@@ -245,6 +249,8 @@ class BackupReserveNumber(EnlightenEntity[SiteCoordinator], NumberEntity):
 
 class ShutdownLevelNumber(ControlEntity[SiteCoordinator], NumberEntity):
     """Battery shutdown level, between the limits the cloud reports."""
+
+    parts = ("battery_settings",)
 
     @property
     @override

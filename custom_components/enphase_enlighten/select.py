@@ -82,6 +82,8 @@ async def async_setup_entry(
 class ChargeModeSelect(ControlEntity[EvSettingsCoordinator], SelectEntity):
     """Manual, scheduled or green charging."""
 
+    charger_parts = ("mode",)
+
     @property
     @override
     def data_available(self) -> bool:
@@ -111,6 +113,8 @@ class ChargeModeSelect(ControlEntity[EvSettingsCoordinator], SelectEntity):
 
 class BatteryProfileSelect(EnlightenEntity[SiteCoordinator], SelectEntity):
     """System profile; a change shows as pending until Enlighten applies it."""
+
+    parts = ("profile",)
 
     def __init__(self, coordinator: SiteCoordinator, *args: Any, **kwargs: Any) -> None:
         """Offer only the profiles the site supports."""

@@ -38,7 +38,6 @@ from .descriptions.sensor import (
     INVERTER_CARD_SENSORS,
     INVERTER_COUNT_SENSORS,
     INVERTER_SENSORS,
-    PROFILE_SENSORS,
     SITE_BATTERY_SENSORS,
     SITE_ENERGY_SENSORS,
     STORM_SENSORS,
@@ -103,7 +102,6 @@ async def async_setup_entry(
         # only its own sensors unavailable.
         groups: list[tuple[tuple[EnlightenSensorEntityDescription[Any], ...], Source[Any], str]] = [
             (SITE_BATTERY_SENSORS, lambda: site.data.battery_status, "battery_status"),
-            (PROFILE_SENSORS, lambda: site.data.profile, "profile"),
             (STORM_SENSORS, lambda: site.data.storm_alert, "storm_alert"),
             (BATTERY_SETTINGS_SENSORS, lambda: site.data.battery_settings, "battery_settings"),
         ]

@@ -86,6 +86,8 @@ class SiteSwitchDescription(SwitchEntityDescription):
     value_fn: Callable[[SiteData], bool | None]
     set_fn: Callable[[EnlightenClient, str, SiteData, bool], Awaitable[Any]]
     supported_fn: Callable[[SiteCapabilities], bool]
+    # The site part ``value_fn`` reads.
+    part: str = "battery_settings"
 
 
 def _accepted_itc_disclaimer(data: SiteData | None) -> str | None:
@@ -147,6 +149,7 @@ SITE_SWITCHES: tuple[SiteSwitchDescription, ...] = (
     SiteSwitchDescription(
         key="storm_guard",
         translation_key="storm_guard",
+        part="profile",
         value_fn=lambda d: d.profile.storm_guard_enabled if d.profile else None,
         set_fn=_set_storm_guard,
         supported_fn=_show_storm_guard,
@@ -155,6 +158,7 @@ SITE_SWITCHES: tuple[SiteSwitchDescription, ...] = (
         key="storm_guard_ev_charging",
         translation_key="storm_guard_ev_charging",
         entity_category=EntityCategory.CONFIG,
+        part="profile",
         value_fn=lambda d: d.profile.evse_storm_enabled if d.profile else None,
         set_fn=_set_storm_ev,
         supported_fn=lambda caps: caps.has_charger and _show_storm_guard(caps),
@@ -200,6 +204,8 @@ async def async_setup_entry(
 
 class EvChargingSwitch(EnlightenEntity[EvCoordinator], SwitchEntity):
     """Start or stop charging; the chosen charging current is sent with a start."""
+
+    parts = ("status",)
 
     _optimistic: tuple[bool, datetime] | None = None
 
@@ -296,6 +302,11 @@ class SiteSwitch(ControlEntity[SiteCoordinator], SwitchEntity):
     """A battery system setting (charge from grid, Storm Guard)."""
 
     entity_description: SiteSwitchDescription
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Bind the switch; it reads the one site part of its description."""
+        super().__init__(*args, **kwargs)
+        self.parts = (self.entity_description.part,)
 
     @property
     @override

@@ -121,6 +121,8 @@ async def async_setup_entry(
 class ScheduleTime(ControlEntity[EvSettingsCoordinator], TimeEntity):
     """Start or end of the charger's custom schedule (unavailable until one exists)."""
 
+    charger_parts = ("schedules",)
+
     entity_description: ScheduleTimeDescription
 
     def _slot(self) -> ScheduleSlot | None:
@@ -161,6 +163,8 @@ class ScheduleTime(ControlEntity[EvSettingsCoordinator], TimeEntity):
 
 class GridWindowTime(ControlEntity[SiteCoordinator], TimeEntity):
     """Start or end of the window in which the battery may charge from the grid."""
+
+    parts = ("battery_settings",)
 
     entity_description: GridWindowTimeDescription
 

@@ -56,7 +56,7 @@ def render(rows: list[dict[str, Any]]) -> str:
     hours, cpus, firsts = _by(rows, "hour"), _by(rows, "cpu"), _by(rows, "first_refresh")
     keys = list(SCENARIOS)
     out = [
-        "Load on Enphase's cloud: one simulated hour after setup, per scenario",
+        "Load on Enphase's cloud: one steady simulated hour (setup's hour not counted)",
         _row("", [SCENARIOS[k] for k in keys]),
         _row("requests per hour by family", [""] * len(keys)),
     ]
@@ -77,6 +77,12 @@ def render(rows: list[dict[str, Any]]) -> str:
         _row(
             "EV status max age",
             [_fmt(hours[k]["ev_max_age_s"], ".0f", " s") if k in hours else "-" for k in keys],
+        )
+    )
+    out.append(
+        _row(
+            "most requests in one second",
+            [str(hours[k].get("max_same_second", "-")) if k in hours else "-" for k in keys],
         )
     )
     out.append(_row("first refresh @200 ms/request", [""] * len(keys)))
@@ -160,6 +166,12 @@ def _targets(
                 f" {BUDGET_A - 60}/h: read settings-like endpoints every 15-60 min, not every"
                 " refresh."
             )
+    if hours:
+        burst = max(h.get("max_same_second", 0) for h in hours.values())
+        lines.append(
+            f"{'<= 4 requests leave in the same second':<44}{f'{burst} at most':<22}"
+            f"{_verdict(burst <= 4)}"
+        )
     if "c" in hours:
         c = hours["c"]
         n = sum(c["families"].get(f, 0) for f in ("ev", "battery", "grid"))

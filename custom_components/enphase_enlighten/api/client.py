@@ -121,6 +121,10 @@ class _AuthLost(Exception):
         self.status = status
 
 
+class _SessionChanged(Exception):
+    """A sign-in started or ended while the request waited for its slot."""
+
+
 class _CsrfRotated(Exception):
     """A write was refused because its XSRF token had just been rotated."""
 
@@ -204,7 +208,11 @@ class EnlightenClient(AuthMixin, SiteMixin, EvMixin, GridMixin, InvertersMixin, 
                     control=control,
                     allow_empty=allow_empty,
                     authenticated=authenticated,
+                    session_id=stale_session,
                 )
+            except _SessionChanged:
+                # Not the cloud's refusal: wait for the sign-in, then send as it left us.
+                continue
             except _AuthLost as lost:
                 if not authenticated:
                     raise AuthError("Not authorized", status=lost.status) from None
@@ -290,6 +298,7 @@ class EnlightenClient(AuthMixin, SiteMixin, EvMixin, GridMixin, InvertersMixin, 
         control: bool,
         allow_empty: bool,
         authenticated: bool,
+        session_id: str | None = None,
     ) -> Any:
         family = family_of(path)
         data: str | None = None
@@ -306,6 +315,10 @@ class EnlightenClient(AuthMixin, SiteMixin, EvMixin, GridMixin, InvertersMixin, 
         started = time.monotonic()
         try:
             async with self._slot(exclusive=exclusive):
+                if authenticated and self._state.session_id != session_id:
+                    # A sign-in ran (or runs) since this request checked the session:
+                    # sending now would go out with no or an old session.
+                    raise _SessionChanged
                 headers, csrf = self._headers(
                     family,
                     method,

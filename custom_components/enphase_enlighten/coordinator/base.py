@@ -11,8 +11,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -141,6 +142,8 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self._full_read_requested = True
         self._stale: frozenset[str] = frozenset()
         self._zone: tzinfo | None = None
+        self._stale_timer: CALLBACK_TYPE | None = None
+        self._stopped = False
 
     @override
     async def async_refresh(self) -> None:
@@ -292,6 +295,40 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         if self.data is not None:
             self.async_update_listeners()
 
+    @callback
+    def _async_schedule_stale_check(self) -> None:
+        """Look again when the next fresh part turns stale, also if no refresh runs
+        by then (a long Retry-After, polling turned off)."""
+        if self._stale_timer is not None:
+            self._stale_timer()
+            self._stale_timer = None
+        if self._stopped:
+            return
+        expiries = [
+            part.last_success + self.stale_limit(part)
+            for name, part in self.parts.items()
+            if name not in self._stale and part.last_success is not None
+        ]
+        if not expiries:
+            return
+        delay = max((min(expiries) - dt_util.utcnow()).total_seconds(), 0.0) + 1
+        self._stale_timer = async_call_later(self.hass, delay, self._async_stale_check)
+
+    @callback
+    def _async_stale_check(self, _now: datetime) -> None:
+        self._stale_timer = None
+        self._async_note_staleness()
+        self._async_schedule_stale_check()
+
+    @override
+    async def async_shutdown(self) -> None:
+        """Stop the stale check with the coordinator."""
+        self._stopped = True
+        if self._stale_timer is not None:
+            self._stale_timer()
+            self._stale_timer = None
+        await super().async_shutdown()
+
     # -- refresh --------------------------------------------------------------------------
 
     @override
@@ -333,6 +370,7 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
             ) from err
         async_persist_session(self.hass, self.config_entry, self.client)
         self._async_note_staleness()
+        self._async_schedule_stale_check()
         return data
 
     @abstractmethod

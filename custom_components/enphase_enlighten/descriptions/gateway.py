@@ -299,7 +299,7 @@ class _Devices:
             return inverter_device_info(self._hass, self._entry, inverter, self.gateway_serial)
         if self._unknown():
             device = InventoryDevice(
-                device_type="Microinverter", serial=serial, name=f"Microinverter {serial[-6:]}"
+                device_type="Microinverter", serial=serial, name="Microinverter"
             )
             return gateway_child_device_info(self._hass, self._entry, device, self.gateway_serial)
         return None

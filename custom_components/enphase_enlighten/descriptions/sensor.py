@@ -34,7 +34,6 @@ from ..api import (
     InventoryDevice,
     Inverter,
     InverterList,
-    ProfileDetails,
     StormAlert,
 )
 from ..coordinator.energy import EnergyData, FlowTotals
@@ -291,12 +290,14 @@ SITE_BATTERY_SENSORS: tuple[EnlightenSensorEntityDescription[BatteryStatus], ...
         suggested_display_precision=2,
         value_fn=lambda b: b.max_capacity_kwh,
     ),
+    # What the batteries that take part can deliver (excluded ones not counted): a
+    # capability like the maximum power, not a flow, so no statistics.
     EnlightenSensorEntityDescription(
         key="battery_available_power",
         translation_key="battery_available_power",
         device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        entity_category=EntityCategory.DIAGNOSTIC,
         suggested_display_precision=2,
         value_fn=lambda b: b.available_power_kw,
     ),
@@ -379,32 +380,10 @@ BATTERY_SENSORS: tuple[EnlightenSensorEntityDescription[BatteryStorage], ...] = 
 
 # --------------------------------------------------------------------------- battery settings
 
-
-def _clock(minutes: int | None) -> str | None:
-    return None if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-# The read side of settings that also have a control entity (select, number,
-# time, switch) starts disabled, so a device page does not show each value twice;
-# it is there for accounts or sites where the cloud offers no control.
-PROFILE_SENSORS: tuple[EnlightenSensorEntityDescription[ProfileDetails], ...] = (
-    EnlightenSensorEntityDescription(
-        key="battery_profile",
-        translation_key="battery_profile",
-        entity_registry_enabled_default=False,
-        device_class=SensorDeviceClass.ENUM,
-        options=PROFILES,
-        value_fn=lambda p: enum_value(p.profile, PROFILES),
-    ),
-    EnlightenSensorEntityDescription(
-        key="battery_reserve",
-        translation_key="battery_reserve",
-        entity_registry_enabled_default=False,
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        value_fn=lambda p: p.reserve,
-    ),
-)
+# Settings that have a control entity (the profile select, the reserve and shutdown
+# numbers, the charge-from-grid times, the Storm Guard switch) have no sensor: the
+# control shows the value, and the profile select the active profile and reserve
+# while a change is pending.
 STORM_SENSORS: tuple[EnlightenSensorEntityDescription[StormAlert], ...] = (
     _count(
         "storm_alerts",
@@ -417,30 +396,6 @@ STORM_SENSORS: tuple[EnlightenSensorEntityDescription[StormAlert], ...] = (
     ),
 )
 BATTERY_SETTINGS_SENSORS: tuple[EnlightenSensorEntityDescription[BatterySettings], ...] = (
-    EnlightenSensorEntityDescription(
-        key="charge_from_grid_start",
-        translation_key="charge_from_grid_start",
-        entity_registry_enabled_default=False,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda s: _clock(s.charge_begin_minutes),
-    ),
-    EnlightenSensorEntityDescription(
-        key="charge_from_grid_end",
-        translation_key="charge_from_grid_end",
-        entity_registry_enabled_default=False,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda s: _clock(s.charge_end_minutes),
-    ),
-    EnlightenSensorEntityDescription(
-        key="shutdown_level",
-        translation_key="shutdown_level",
-        entity_registry_enabled_default=False,
-        native_unit_of_measurement=PERCENTAGE,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        suggested_display_precision=0,
-        value_fn=lambda s: s.very_low_soc,
-        attr_fn=lambda s: {"minimum": s.very_low_soc_min, "maximum": s.very_low_soc_max},
-    ),
     EnlightenSensorEntityDescription(
         key="battery_grid_mode",
         translation_key="battery_grid_mode",
