@@ -8,8 +8,8 @@ import pytest
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.number import DOMAIN as NUMBER_DOMAIN
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
-from homeassistant.core import HomeAssistant, State
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, SERVICE_TURN_ON
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
 
@@ -147,6 +147,31 @@ async def test_current_while_charging_is_applied_at_once(
     assert float(state_of(hass, CURRENT)) == 20
     await ev.async_refresh()
     assert float(state_of(hass, CURRENT)) == 20
+
+
+async def test_a_current_change_writes_one_state(
+    hass: HomeAssistant, simulator: EnlightenSimulator
+) -> None:
+    """The logbook sees one change: the written value and the confirmed one look alike."""
+    entry = await setup_site(hass, simulator)
+    simulator.site(SITE).chargers[EV_SN].charging = True
+    ev = entry.runtime_data.ev
+    assert ev is not None
+    await ev.async_refresh()
+    await hass.async_block_till_done()
+    seen: list[str] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"] == CURRENT and (new := event.data["new_state"]) is not None:
+            seen.append(new.state)
+
+    unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    await _set(hass, CURRENT, 20)
+    await ev.async_refresh()
+    await hass.async_block_till_done()
+    unsub()
+    assert seen == ["20"]
 
 
 async def test_current_out_of_range_is_refused_before_any_request(

@@ -174,7 +174,7 @@ class ChargingCurrentNumber(ControlEntity[EvCoordinator], RestoreNumber):
     def native_value(self) -> float | None:
         """The current in use while charging, else the one chosen for the next start."""
         if self._written is not None:
-            return float(self._written)
+            return int(self._written)  # whole amps, as the cloud reports them
         status = self.coordinator.data.chargers[self.serial]
         level = status.session.charge_level
         if status.charging and level is not None:
