@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from homeassistant.const import CONF_EMAIL, CONF_PASSWORD
-from homeassistant.core import HomeAssistant
+from homeassistant.const import CONF_EMAIL, CONF_PASSWORD, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enphase_enlighten.api import EnlightenClient, MfaRequired
@@ -91,3 +92,35 @@ async def setup_integration(hass: HomeAssistant, entry: MockConfigEntry) -> bool
     result = await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return result
+
+
+def record_fired_events(
+    hass: HomeAssistant, entity_id: str, entry: MockConfigEntry | None = None
+) -> list[dict[str, Any]]:
+    """Collect the attributes of every homeowner event ``entity_id`` fires from now on.
+
+    A fired event is a state write with an event id other than the last fired one; the
+    same event written again (e.g. once the entity is available again) is not counted.
+    With ``entry`` the recording stops when the entry unloads.
+    """
+    fired: list[dict[str, Any]] = []
+    last: list[tuple[str, Any]] = []
+    state = hass.states.get(entity_id)
+    if state is not None and state.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+        last.append((state.state, state.attributes.get("event_id")))
+
+    @callback
+    def _changed(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is None or new.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+            return
+        seen = (new.state, new.attributes.get("event_id"))
+        if last and last[-1] == seen:
+            return
+        last.append(seen)
+        fired.append(dict(new.attributes))
+
+    unsub = async_track_state_change_event(hass, [entity_id], _changed)
+    if entry is not None:
+        entry.async_on_unload(unsub)
+    return fired

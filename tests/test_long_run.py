@@ -51,9 +51,8 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
 )
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import async_get_platforms
-from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.async_ import get_scheduled_timer_handles
@@ -72,7 +71,7 @@ from custom_components.enphase_enlighten.history.statistics import (
     site_statistic_id,
 )
 from tests.fault_matrix_cases import LOGIN_PAGE
-from tests.helpers import create_entry, setup_integration
+from tests.helpers import create_entry, record_fired_events, setup_integration
 from tests.simulator import EnlightenSimulator
 from tests.simulator import energy as sim_energy
 
@@ -373,30 +372,7 @@ class WeekRun:
         await self.hass.async_block_till_done(wait_background_tasks=True)
         self.baseline_event_id = max(e.id for e in self.sim.site(SITE).events)
         self._timeout = self.entry.runtime_data.client._timeout
-        self._record_events()
-
-    def _record_events(self) -> None:
-        """Collect every homeowner event the event entity fires (once per event id)."""
-        last: list[tuple[str, Any]] = []
-        state = self.hass.states.get(EVENT_ENTITY)
-        assert state is not None
-        if state.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE):
-            last.append((state.state, state.attributes.get("event_id")))
-
-        @callback
-        def changed(event: Event[EventStateChangedData]) -> None:
-            new = event.data["new_state"]
-            if new is None or new.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
-                return
-            seen = (new.state, new.attributes.get("event_id"))
-            if last and last[-1] == seen:
-                return
-            last.append(seen)
-            self.fired.append(dict(new.attributes))
-
-        self.entry.async_on_unload(
-            async_track_state_change_event(self.hass, [EVENT_ENTITY], changed)
-        )
+        self.fired = record_fired_events(self.hass, EVENT_ENTITY, self.entry)
 
     # -- time ---------------------------------------------------------------------------
 

@@ -21,15 +21,14 @@ from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from tests.entity_setup import advance
-from tests.helpers import create_entry, setup_integration
+from tests.helpers import create_entry, record_fired_events, setup_integration
 from tests.simulator import EnlightenSimulator
 
 pytestmark = pytest.mark.usefixtures("recorder_mock", "socket_enabled")
@@ -64,33 +63,6 @@ async def _setup(hass: HomeAssistant, sim: EnlightenSimulator) -> MockConfigEntr
     assert await setup_integration(hass, entry)
     await hass.async_block_till_done(wait_background_tasks=True)
     return entry
-
-
-def record_fired_events(hass: HomeAssistant, entity_id: str) -> list[dict[str, Any]]:
-    """Collect the attributes of every homeowner event ``entity_id`` fires from now on.
-
-    A fired event is a state write with an event id other than the last fired one; the
-    same event written again (e.g. once the entity is available again) is not counted.
-    """
-    fired: list[dict[str, Any]] = []
-    last: list[tuple[str, Any]] = []
-    state = hass.states.get(entity_id)
-    if state is not None and state.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE):
-        last.append((state.state, state.attributes.get("event_id")))
-
-    @callback
-    def _changed(event: Event[EventStateChangedData]) -> None:
-        new = event.data["new_state"]
-        if new is None or new.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
-            return
-        seen = (new.state, new.attributes.get("event_id"))
-        if last and last[-1] == seen:
-            return
-        last.append(seen)
-        fired.append(dict(new.attributes))
-
-    async_track_state_change_event(hass, [entity_id], _changed)
-    return fired
 
 
 @pytest.mark.parametrize("rate_limited", ["lifetime_energy", "inverter_status_x"])

@@ -264,22 +264,22 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
             return False
         return all(self.part_fresh(name) for name in (names or self.parts))
 
-    @property
-    def data_fresh(self) -> bool:
-        """Whether entities that read the whole data may show it."""
-        return self.parts_fresh()
-
     @callback
     def _async_note_staleness(self) -> None:
-        """Log once when parts turn stale or recover; tell the entities when they did.
+        """Log once when parts turn stale or recover; tell the entities when they did;
+        look again when the next fresh part would turn stale.
 
         The base class tells listeners only about a change of the refresh's overall
         success; a part that ages out while other parts keep working (or while every
-        refresh fails) is told here.
+        refresh fails, or while no refresh runs) is told here.
         """
         stale = frozenset(name for name in self.parts if not self.part_fresh(name))
-        if stale == self._stale:
-            return
+        if stale != self._stale:
+            self._async_report_staleness(stale)
+        self._async_schedule_stale_check()
+
+    @callback
+    def _async_report_staleness(self, stale: frozenset[str]) -> None:
         for name in sorted(stale - self._stale):
             part = self.parts[name]
             _LOGGER.warning(
@@ -296,12 +296,16 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
             self.async_update_listeners()
 
     @callback
-    def _async_schedule_stale_check(self) -> None:
-        """Look again when the next fresh part turns stale, also if no refresh runs
-        by then (a long Retry-After, polling turned off)."""
+    def _async_cancel_stale_check(self) -> None:
         if self._stale_timer is not None:
             self._stale_timer()
             self._stale_timer = None
+
+    @callback
+    def _async_schedule_stale_check(self) -> None:
+        """Look again when the next fresh part turns stale, also if no refresh runs
+        by then (a long Retry-After, polling turned off)."""
+        self._async_cancel_stale_check()
         if self._stopped:
             return
         expiries = [
@@ -318,15 +322,12 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
     def _async_stale_check(self, _now: datetime) -> None:
         self._stale_timer = None
         self._async_note_staleness()
-        self._async_schedule_stale_check()
 
     @override
     async def async_shutdown(self) -> None:
         """Stop the stale check with the coordinator."""
         self._stopped = True
-        if self._stale_timer is not None:
-            self._stale_timer()
-            self._stale_timer = None
+        self._async_cancel_stale_check()
         await super().async_shutdown()
 
     # -- refresh --------------------------------------------------------------------------
@@ -347,30 +348,11 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
-        except RateLimited as err:
-            self._async_note_staleness()
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="rate_limited",
-                retry_after=err.retry_after,
-            ) from err
-        except InvalidResponse as err:
-            self._async_note_staleness()
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="invalid_response",
-                translation_placeholders={"error": str(err)},
-            ) from err
         except EnlightenError as err:
             self._async_note_staleness()
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="service_unavailable",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _update_failed(err) from err
         async_persist_session(self.hass, self.config_entry, self.client)
         self._async_note_staleness()
-        self._async_schedule_stale_check()
         return data
 
     @abstractmethod
@@ -441,3 +423,23 @@ class EnlightenCoordinator[DataT](DataUpdateCoordinator[DataT]):
         if errors and not results:
             raise errors[0]
         return results
+
+
+def _update_failed(err: EnlightenError) -> UpdateFailed:
+    """The translated refresh error for a failed read (a rate limit keeps its period)."""
+    if isinstance(err, RateLimited):
+        return UpdateFailed(
+            translation_domain=DOMAIN, translation_key="rate_limited", retry_after=err.retry_after
+        )
+    placeholders = {"error": str(err)}
+    if isinstance(err, InvalidResponse):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="invalid_response",
+            translation_placeholders=placeholders,
+        )
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="service_unavailable",
+        translation_placeholders=placeholders,
+    )
